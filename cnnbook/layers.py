@@ -1,0 +1,154 @@
+"""Custom Keras layers, written with ``keras.ops`` so they run on TensorFlow, JAX and PyTorch.
+
+- `RandomCropFlip`: the standard CIFAR augmentation, vectorized so it runs inside the compiled
+  training step on the accelerator.
+- `ConnectionTableConv2D`: a convolution whose output maps each see only some input maps, as in
+  LeNet-5's layer C3.
+- `lecun_tanh`: the scaled hyperbolic tangent of LeCun et al. (1998).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+def lecun_tanh(x):
+    """``1.7159 * tanh(2x/3)``: LeNet-5's squashing function (LeCun et al., 1998, Appendix A).
+
+    The constants make f(1) = 1 and f(-1) = -1, with the largest second derivative at 1, so that
+    targets of +-1 sit where the curve still bends.
+    """
+    return 1.7159 * ops.tanh(x * (2.0 / 3.0))
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class RandomCropFlip(keras.layers.Layer):
+    """Random crop from zero padding, then random horizontal flip; the identity at inference.
+
+    Each image gets its own offsets (0 .. 2 * padding in each direction) and its own coin for the
+    flip, as in the standard CIFAR recipe (He et al., 2016, Section 4.2). The crop and the flip
+    are one gather with per-image indices, computed by the backend inside the compiled training
+    step, so augmentation stays cheap on every backend; Keras' ``RandomCrop`` and ``RandomFlip``
+    layers ran ResNet-20 training on an H200 at about 1,000 images/s with JAX.
+
+    Input: images of shape (batch, height, width, channels), any numeric dtype (uint8 is
+    cheapest to feed). Output: the same shape, in the layer's dtype (float32 by default), with
+    the same values as the input, moved around (padding adds zeros).
+
+    Args:
+        padding: pixels of zero padding on each side before cropping back to the input size.
+        flip: whether to flip half of the images horizontally.
+        seed: seed of the layer's random stream (None: drawn from Keras' global seed).
+    """
+
+    def __init__(self, padding=4, flip=True, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"RandomCropFlip: padding must be a whole number >= 0, got {padding!r}")
+        self.padding = int(padding)
+        self.flip = bool(flip)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True
+
+    def call(self, images, training=None):
+        images = ops.cast(images, self.compute_dtype)
+        if not training or (self.padding == 0 and not self.flip):
+            return images
+        batch = ops.shape(images)[0]
+        height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+        p = self.padding
+        padded = ops.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+        padded_h, padded_w = height + 2 * p, width + 2 * p
+        dy = keras.random.randint((batch,), 0, 2 * p + 1, seed=self.seed_generator, dtype="int32")
+        dx = keras.random.randint((batch,), 0, 2 * p + 1, seed=self.seed_generator, dtype="int32")
+        rows = dy[:, None] + ops.arange(height, dtype="int32")[None, :]
+        cols = ops.arange(width, dtype="int32")[None, :]
+        if self.flip:
+            flipped = keras.random.randint((batch, 1), 0, 2, seed=self.seed_generator, dtype="int32")
+            cols = ops.where(flipped == 1, (width - 1) - cols, cols)
+        cols = dx[:, None] + cols
+        first = ops.arange(batch, dtype="int32")[:, None, None] * (padded_h * padded_w)
+        index = first + rows[:, :, None] * padded_w + cols[:, None, :]
+        pixels = ops.take(ops.reshape(padded, (-1, channels)), ops.reshape(index, (-1,)), axis=0)
+        return ops.reshape(pixels, (batch, height, width, channels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "flip": self.flip, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class ConnectionTableConv2D(keras.layers.Layer):
+    """A 'valid' convolution in which output map ``j`` sees only the input maps ``table[j]``.
+
+    LeNet-5's layer C3 (LeCun et al., 1998, Table I) connects each of its 16 maps to a subset of
+    the 6 maps of S2, to break symmetry and to save connections. Only the connected kernels are
+    weights, so the parameter count is the paper's (1,516 for C3, against 2,416 for a full
+    5x5 convolution); the forward pass places them in a full kernel, with zeros elsewhere, and
+    runs one ordinary convolution.
+
+    Args:
+        table: for each output map, the indices of the input maps it sees.
+        kernel_size: size of the square kernel.
+    """
+
+    def __init__(self, table, kernel_size, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        table = [tuple(int(i) for i in inputs) for inputs in table]
+        if not table or any(not inputs or len(set(inputs)) != len(inputs) for inputs in table):
+            raise ValueError("ConnectionTableConv2D: every output map needs a non-empty list of distinct inputs")
+        self.table = table
+        self.kernel_size = int(kernel_size)
+        self.filters = len(table)
+        self.connections = sum(len(inputs) for inputs in table)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if max(max(inputs) for inputs in self.table) >= channels or min(min(i) for i in self.table) < 0:
+            raise ValueError(
+                f"ConnectionTableConv2D {self.name}: the table refers to input maps beyond the {channels} given"
+            )
+        k = self.kernel_size
+        # Weights of connection c live in kernel[..., c]; slot `connections` is a constant zero.
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, k, self.connections), initializer=self.kernel_initializer
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+        placement = np.full((channels, self.filters), self.connections, dtype="int32")
+        c = 0
+        for j, inputs in enumerate(self.table):
+            for i in inputs:
+                placement[i, j] = c
+                c += 1
+        self._placement = placement.reshape(-1)
+        self._channels = channels
+
+    def call(self, inputs):
+        k, dtype = self.kernel_size, self.compute_dtype
+        compact = ops.concatenate([ops.cast(self.kernel, dtype), ops.zeros((k, k, 1), dtype=dtype)], axis=-1)
+        full = ops.reshape(ops.take(compact, self._placement, axis=-1), (k, k, self._channels, self.filters))
+        outputs = ops.conv(ops.cast(inputs, dtype), full, strides=1, padding="valid")
+        return outputs + ops.cast(self.bias, dtype)
+
+    def compute_output_shape(self, input_shape):
+        k = self.kernel_size
+        size = lambda n: None if n is None else n - k + 1  # noqa: E731
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), self.filters)
+
+    def count_macs(self, output_shape):
+        """Multiply-accumulates per example: only the connected kernels count."""
+        return int(output_shape[1] * output_shape[2] * self.kernel_size**2 * self.connections)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "table": [list(inputs) for inputs in self.table],
+            "kernel_size": self.kernel_size,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }

@@ -1,0 +1,116 @@
+import keras
+import numpy as np
+import pytest
+
+from cnnbook.layers import ConnectionTableConv2D, RandomCropFlip, lecun_tanh
+from cnnbook.models.lenet import C3_TABLE
+
+
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def crops_and_flips(image, padding):
+    """Every image RandomCropFlip may return for ``image``: offset -> array."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((padding, padding), (padding, padding), (0, 0)))
+    out = {}
+    for dy in range(2 * padding + 1):
+        for dx in range(2 * padding + 1):
+            crop = padded[dy : dy + h, dx : dx + w]
+            out[(dy, dx, False)] = crop
+            out[(dy, dx, True)] = crop[:, ::-1]
+    return out
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).integers(0, 256, size=(64, 12, 12, 3)).astype("uint8")
+
+
+def test_identity_at_inference(images):
+    out = numpy(RandomCropFlip(padding=4)(images, training=False))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, images.astype("float32"))
+
+
+def test_every_output_is_a_crop_of_the_padded_image_maybe_flipped(images):
+    out = numpy(RandomCropFlip(padding=2, seed=1)(images, training=True))
+    assert out.shape == images.shape
+    offsets = []
+    for source, result in zip(images.astype("float32"), out):
+        matches = [k for k, v in crops_and_flips(source, 2).items() if np.array_equal(v, result)]
+        assert matches, "an output is not a crop of its own padded input"
+        offsets.append(matches[0])
+    assert len(set(offsets)) > 10  # each image gets its own offset, not one per batch
+    assert 0.2 < np.mean([flip for _, _, flip in offsets]) < 0.8
+
+
+def test_all_offsets_and_both_flips_occur():
+    image = np.arange(8 * 8 * 1, dtype="float32").reshape(1, 8, 8, 1)  # every pixel distinct
+    batch = np.repeat(image, 2000, axis=0)
+    out = numpy(RandomCropFlip(padding=1, seed=3)(batch, training=True))
+    candidates = crops_and_flips(image[0], 1)
+    seen = {next(k for k, v in candidates.items() if np.array_equal(v, o)) for o in out}
+    assert seen == set(candidates)  # 3 x 3 offsets x 2 flips
+
+
+def test_no_padding_and_no_flip_is_the_identity(images):
+    out = numpy(RandomCropFlip(padding=0, flip=False)(images, training=True))
+    np.testing.assert_array_equal(out, images.astype("float32"))
+
+
+def test_draws_differ_between_calls(images):
+    layer = RandomCropFlip(padding=4, seed=0)
+    assert not np.array_equal(numpy(layer(images, training=True)), numpy(layer(images, training=True)))
+
+
+@pytest.mark.parametrize("padding", [-1, 1.5, True])
+def test_bad_padding_is_refused(padding):
+    with pytest.raises(ValueError, match="padding"):
+        RandomCropFlip(padding=padding)
+
+
+def test_crop_flip_survives_serialization():
+    layer = RandomCropFlip(padding=3, flip=False, seed=7)
+    again = RandomCropFlip.from_config(layer.get_config())
+    assert (again.padding, again.flip, again.seed) == (3, False, 7)
+
+
+def test_connection_table_conv_computes_the_masked_convolution():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 14, 14, 6)).astype("float32")
+    layer = ConnectionTableConv2D(C3_TABLE, 5)
+    y = numpy(layer(x))
+    assert y.shape == (2, 10, 10, 16)
+    assert layer.count_params() == 60 * 25 + 16  # the paper's 1,516
+    # The same computation by hand: each output map sums only over its own input maps.
+    kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+    expected = np.zeros_like(y)
+    c = 0
+    for j, inputs in enumerate(C3_TABLE):
+        for i in inputs:
+            for u in range(5):
+                for v in range(5):
+                    expected[..., j] += x[:, u : u + 10, v : v + 10, i] * kernel[u, v, c]
+            c += 1
+        expected[..., j] += bias[j]
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+    assert layer.count_macs((None, 10, 10, 16)) == 10 * 10 * 25 * 60
+
+
+def test_connection_table_conv_round_trips_through_its_config():
+    layer = ConnectionTableConv2D([(0, 1), (1, 2)], 3, name="sparse")
+    again = ConnectionTableConv2D.from_config(layer.get_config())
+    assert again.table == [(0, 1), (1, 2)] and again.kernel_size == 3 and again.name == "sparse"
+
+
+def test_connection_table_conv_rejects_bad_tables():
+    with pytest.raises(ValueError, match="non-empty"):
+        ConnectionTableConv2D([(0, 1), ()], 3)
+    with pytest.raises(ValueError, match="beyond the 2"):
+        ConnectionTableConv2D([(0, 5)], 3)(np.zeros((1, 8, 8, 2), "float32"))
+
+
+def test_lecun_tanh_maps_plus_minus_one_to_themselves():
+    np.testing.assert_allclose(numpy(lecun_tanh(np.array([-1.0, 0.0, 1.0]))), [-1.0, 0.0, 1.0], atol=2e-4)
