@@ -1,0 +1,83 @@
+"""Helpers for the book itself: values for the prose, and notebooks in step with _config.yml.
+
+`glue` hands a value computed in a chapter to its prose: ``{glue:text}`name``` (MyST-NB), so no
+number in the text is typed by hand.
+
+The repository URL is set in exactly one place, ``repository.url`` in ``_config.yml``: Jupyter
+Book's "Open in Colab" buttons read it there, and each chapter's first cell, which installs the
+pinned cnnbook in Colab, is generated from it:
+
+    python3 dev.py sync        # after changing the URL or cnnbook.__version__
+
+The tests fail when a notebook's setup cell is out of step.
+"""
+
+import numbers
+import sys
+from pathlib import Path
+
+import cnnbook
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUP_TAG = "colab-setup"
+
+
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name, value):
+    """Store ``value`` under ``name`` for the chapter's text, as MyST-NB's ``glue`` does (without
+    importing MyST-NB, which Colab does not have). In the text: ``{glue:text}`name``` or, for a
+    number, with a format: ``{glue:text}`name:.1%```. Nothing is shown in the notebook."""
+    from IPython.display import display
+
+    text = repr(float(value)) if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
+    display({GLUE_PREFIX + "text/plain": text}, raw=True, metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+
+
+def repository_url(root=ROOT):
+    """``repository.url`` from ``_config.yml``."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text())
+    return config["repository"]["url"].rstrip("/")
+
+
+def colab_setup_source(url, version=cnnbook.__version__):
+    """The source of every chapter's first cell."""
+    return (
+        "# In Colab: install the cnnbook this chapter was written with (elsewhere: nothing to do).\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "cnnbook @ git+{url}@v{version}"'
+    )
+
+
+def notebooks(root=ROOT):
+    return sorted((Path(root) / "notebooks").glob("*.ipynb"))
+
+
+def sync(root=ROOT):
+    """Rewrite the setup cell of every notebook; return the notebooks that changed."""
+    import nbformat
+
+    source = colab_setup_source(repository_url(root))
+    changed = []
+    for path in notebooks(root):
+        notebook = nbformat.read(path, as_version=4)
+        cell = notebook.cells[0]
+        if SETUP_TAG not in cell.metadata.get("tags", []):
+            raise ValueError(f"{path}: the first cell is not tagged {SETUP_TAG!r}")
+        if cell.source != source:
+            cell.source = source
+            nbformat.write(notebook, path)
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["sync"]:
+        sys.exit("usage: python -m cnnbook.booktools sync")
+    for path in sync():
+        print(f"updated {path}")

@@ -1,0 +1,155 @@
+"""Chapter parameters and profiles.
+
+Every chapter has a papermill ``parameters`` cell whose values default to ``None`` ("the
+profile's value"), then resolves them against its two profiles:
+
+- ``smoke``: a small real subset on the CPU in a minute or two, what CI runs;
+- ``full``: the real recipe on a GPU, what the book's numbers come from.
+
+``profile="auto"`` (the default) takes ``$CNNBOOK_PROFILE`` when it is set, else ``full`` when a
+GPU is present and ``smoke`` otherwise. So the profile is chosen without editing the notebook,
+and a stored notebook carries no value that would make CI train the full recipe.
+
+    cfg = cnnbook.config.resolve(
+        profile,
+        smoke=dict(epochs=3, train_per_class=100),
+        full=dict(epochs=60),
+        epochs=epochs, batch_size=batch_size, model=model,
+    )
+    cfg.recipe, cfg.data, cfg.model, cfg.seed, cfg.options
+
+A bad value stops the chapter here, with a `ParameterError` naming the parameter, the value and
+what is allowed.
+"""
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from cnnbook.errors import ParameterError, check_choice, check_int
+
+PROFILES = ("smoke", "full")
+DATA_FIELDS = ("train_per_class", "val_per_class", "test_per_class")
+DATA_DEFAULTS = {"train_per_class": None, "val_per_class": 500, "test_per_class": None}
+
+
+def resolve_profile(profile):
+    """``(profile, reason)`` for a ``profile`` parameter of ``"smoke"``, ``"full"`` or ``"auto"``."""
+    check_choice("profile", profile, ("auto", *PROFILES))
+    if profile != "auto":
+        return profile, "set by the profile parameter"
+    chosen = os.environ.get("CNNBOOK_PROFILE")
+    if chosen:
+        check_choice("CNNBOOK_PROFILE", chosen, PROFILES)
+        return chosen, "set by CNNBOOK_PROFILE"
+    from cnnbook import system
+
+    device = system.accelerator()
+    if device:
+        return "full", f"auto: a GPU is present ({device['name']})"
+    return "smoke", "auto: no GPU is present (pass -p profile full to train the full recipe anyway)"
+
+
+@dataclass(frozen=True)
+class ChapterConfig:
+    """The resolved parameters of a chapter run."""
+
+    profile: str
+    profile_reason: str
+    model: str | None
+    seed: int
+    data: dict
+    recipe: object
+    options: dict
+    sources: dict
+
+    def table(self):
+        """Every setting with its value and where it came from, as a pandas DataFrame."""
+        import pandas as pd
+
+        values = {"profile": self.profile, "model": self.model, "seed": self.seed, **self.data}
+        values.update(self.recipe.to_dict())
+        values.update(self.options)
+        rows = [
+            (key, repr(value), self.profile_reason if key == "profile" else self.sources.get(key, "default"))
+            for key, value in values.items()
+            if not (key == "model" and value is None)
+        ]
+        return pd.DataFrame(rows, columns=["setting", "value", "source"]).set_index("setting")
+
+    def _repr_html_(self):
+        return self.table()._repr_html_()
+
+    def __repr__(self):
+        return self.table().to_string()
+
+
+def resolve(profile="auto", *, smoke, full, seed=0, model=None, **parameters):
+    """Resolve a chapter's parameters against its profiles; see the module docstring.
+
+    Args:
+        profile: ``"smoke"``, ``"full"`` or ``"auto"``.
+        smoke, full: each profile's values: `Recipe` fields, data sizes (``train_per_class``,
+            ``val_per_class``, ``test_per_class``) and chapter options of the chapter's own.
+        seed: the run's seed (a whole number >= 0).
+        model: a registered model name, or None for chapters without a model parameter.
+        **parameters: the parameters cell's values; None keeps the profile's value.
+    """
+    from cnnbook.train import Recipe
+
+    profile, reason = resolve_profile(profile)
+    defaults = {"smoke": smoke, "full": full}[profile]
+    recipe_fields = {f.name for f in dataclasses.fields(Recipe)}
+    known = recipe_fields | set(DATA_FIELDS) | set(smoke) | set(full)
+    for name in parameters:
+        if name not in known:
+            raise TypeError(
+                f"resolve() got the parameter {name!r}, which neither profile defines and which is not "
+                f"a Recipe field or a data size; add it to the profiles or drop it"
+            )
+    values, sources = {}, {}
+    for name in known:
+        given = parameters.get(name)
+        if given is not None:
+            values[name], sources[name] = given, "parameter"
+        elif name in defaults:
+            values[name], sources[name] = defaults[name], f"{profile} profile"
+    seed = check_int("seed", seed, minimum=0)
+    if model is not None:
+        from cnnbook import models
+
+        check_choice("model", model, models.names())
+        sources["model"] = "parameter"
+    sources["seed"] = "parameter"
+    recipe = Recipe(**{k: v for k, v in values.items() if k in recipe_fields})
+    data = {k: values.get(k, DATA_DEFAULTS[k]) for k in DATA_FIELDS}
+    for key in DATA_FIELDS:
+        if data[key] is not None:
+            data[key] = check_int(key, data[key], minimum=1)
+    options = {}
+    for name in sorted(set(smoke) | set(full)):
+        if name in recipe_fields or name in DATA_FIELDS:
+            continue
+        value = values.get(name)
+        reference = full.get(name, smoke.get(name))
+        options[name] = _check_like(name, value, reference)
+    return ChapterConfig(profile, reason, model, seed, data, recipe, options, sources)
+
+
+def _check_like(name, value, reference):
+    """Check a chapter option against the type of its profile value."""
+    if reference is None or value is None:
+        return value
+    if isinstance(reference, bool):
+        if not isinstance(value, bool):
+            raise ParameterError(name, value, f"{name} must be True or False")
+        return value
+    if isinstance(reference, int):
+        return check_int(name, value)
+    if isinstance(reference, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(name, value, f"{name} must be a number")
+        return float(value)
+    if isinstance(reference, str) and not isinstance(value, str):
+        raise ParameterError(name, value, f"{name} must be a string")
+    return value

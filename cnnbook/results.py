@@ -1,0 +1,150 @@
+"""Result records: one JSON file per training run, written atomically and read back for tables
+and plots.
+
+A record holds what a reader needs to trust a number: the model and its size, the recipe, the
+data sizes, how long training took (with and without the first epoch's compilation), validation
+and test accuracy, the per-epoch history, and where it ran (hardware, backend, versions, git
+commit, seed, date).
+
+Full-profile records live in ``results/`` of the project and are committed; records of other
+profiles go to ``runs/results/`` (ignored by git), so a quick run never overwrites a real one.
+``CNNBOOK_RESULTS`` overrides both.
+"""
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cnnbook.system import project_root
+
+SCHEMA = 1
+
+
+@dataclass
+class Record:
+    """The record of one training run. Build it with `cnnbook.train.FitResult.record`."""
+
+    chapter: str
+    name: str
+    model: str
+    profile: str
+    seed: int
+    params: int
+    trainable_params: int
+    flops: int
+    macs: int
+    epochs: int
+    epochs_planned: int
+    batch_size: int
+    recipe: dict
+    data: dict
+    train_seconds: float
+    compile_seconds: float
+    train_seconds_excluding_compile: float
+    val_accuracy: float
+    test_accuracy: float | None
+    diverged: bool
+    history: dict
+    hardware: str
+    device: str
+    backend: str
+    backend_version: str
+    keras_version: str
+    python: str
+    precision: str
+    git_commit: str | None
+    git_dirty: bool | None
+    date: str
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+    schema: int = SCHEMA
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"result record has unknown fields {unknown}; is it from a newer cnnbook?")
+        return cls(**data)
+
+    @property
+    def filename(self):
+        return f"{self.chapter}/{self.name}.json"
+
+
+def results_dir(profile="full"):
+    """Where records of ``profile`` are written (see the module docstring)."""
+    if os.environ.get("CNNBOOK_RESULTS"):
+        return Path(os.environ["CNNBOOK_RESULTS"])
+    root = project_root() or Path.cwd()
+    return root / "results" if profile == "full" else root / "runs" / "results"
+
+
+def save(record, directory=None):
+    """Write ``record`` as JSON under ``directory`` (default: `results_dir`), atomically: a reader
+    sees the old file or the new one, never half of one. Returns the path."""
+    path = Path(directory or results_dir(record.profile)) / record.filename
+    write_json_atomic(path, record.to_dict())
+    return path
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as indented JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(data, out, indent=1, sort_keys=False, allow_nan=False)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path):
+    """Read one record."""
+    with open(path) as f:
+        return Record.from_dict(json.load(f))
+
+
+def load_all(directory=None, chapter=None):
+    """All records under ``directory`` (default: the full-profile results), optionally of one
+    chapter, sorted by chapter and name."""
+    root = Path(directory or results_dir("full"))
+    pattern = f"{chapter}/*.json" if chapter else "*/*.json"
+    return sorted((load(p) for p in root.glob(pattern)), key=lambda r: (r.chapter, r.name))
+
+
+COLUMNS = {
+    "model": "model",
+    "params": "params",
+    "flops": "FLOPs",
+    "epochs": "epochs",
+    "batch_size": "batch",
+    "val_accuracy": "val acc",
+    "test_accuracy": "test acc",
+    "train_seconds": "train s",
+    "train_seconds_excluding_compile": "train s (no compile)",
+    "device": "device",
+    "backend": "backend",
+    "seed": "seed",
+}
+
+
+def table(records, columns=COLUMNS):
+    """Records as a pandas DataFrame, one row per run, indexed by record name."""
+    import pandas as pd
+
+    rows = [{label: getattr(r, key) for key, label in columns.items()} for r in records]
+    return pd.DataFrame(rows, index=pd.Index([r.name for r in records], name="run"))

@@ -1,0 +1,529 @@
+"""One way to train every model of the book: a known-good recipe, progress, resume, NaN guard.
+
+    recipe = cnnbook.train.Recipe(epochs=30, batch_size=128, optimizer="sgd", learning_rate=0.05)
+    result = cnnbook.train.fit(model, data, recipe, name="lenet5")
+    result.history["val_accuracy"][-1], result.evaluate("test")
+
+What `fit` does:
+
+- feeds uint8 images (a quarter of the bytes of float32) to a training wrapper around the model:
+  ``uint8 image -> RandomCropFlip (training only) -> per-channel normalization -> model``. The
+  model itself stays a plain classifier of normalized images;
+- compiles with SGD + Nesterov momentum or AdamW, decoupled weight decay (not on biases and
+  batch-norm parameters unless asked), label smoothing, and a schedule: linear warm-up then
+  cosine decay, one-cycle, or constant after warm-up;
+- prints one line per epoch (loss, accuracy, validation, learning rate, seconds, time left);
+- backs up weights and optimizer state after every epoch into ``runs/<name>-<fingerprint>/``;
+  calling `fit` again with the same model, data and recipe after an interruption continues from
+  the last completed epoch, and the history keeps every epoch;
+- stops when the training loss stops being finite or exceeds a hundred times that of a uniform
+  guess: the model gets back the weights of the last good epoch, ``result.diverged`` is True and
+  ``result.message`` says what to try.
+"""
+
+import csv
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from cnnbook import counting, system
+from cnnbook.data import one_hot
+from cnnbook.errors import ParameterError, check_bool, check_choice, check_float, check_int
+from cnnbook.layers import RandomCropFlip
+from cnnbook.results import Record
+
+OPTIMIZERS = ("sgd", "adamw")
+
+
+def _drop_retracing_warnings(record):
+    # TensorFlow warns when predict() is traced for a fifth model in a row; the book evaluates
+    # several models one after the other on purpose, so the warning is noise on the page.
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+if keras.backend.backend() == "tensorflow":
+    logging.getLogger("tensorflow").addFilter(_drop_retracing_warnings)
+SCHEDULES = ("cosine", "onecycle", "constant")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train: every field is checked, and a bad value raises `ParameterError`.
+
+    Attributes:
+        epochs: passes over the training split.
+        batch_size: images per step.
+        optimizer: ``"sgd"`` (momentum, Nesterov) or ``"adamw"``.
+        learning_rate: the peak learning rate (reached after warm-up).
+        momentum: SGD momentum (ignored by AdamW).
+        weight_decay: decoupled weight decay, applied as ``w -= learning_rate * weight_decay * w``
+            after each step.
+        decay_all: also decay biases and batch-norm scales and shifts (False: kernels only).
+        schedule: ``"cosine"`` (linear warm-up, then cosine to zero), ``"onecycle"`` (cosine up
+            from ``learning_rate / 25`` over the first 30% of steps, cosine down to
+            ``learning_rate / 1e4``) or ``"constant"`` (after warm-up).
+        warmup_epochs: length of the linear warm-up (cosine and constant schedules); None: one
+            epoch, or a tenth of the run when that is shorter.
+        label_smoothing: weight of the uniform distribution mixed into the one-hot targets.
+        augment: random crop from 4-pixel padding and horizontal flip.
+        steps_per_execution: training steps per compiled call (more: less Python overhead).
+    """
+
+    epochs: int = 30
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    decay_all: bool = False
+    schedule: str = "cosine"
+    warmup_epochs: float | None = None
+    label_smoothing: float = 0.0
+    augment: bool = True
+    steps_per_execution: int = 1
+
+    def __post_init__(self):
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_float("learning_rate", self.learning_rate, minimum=0, exclusive_minimum=True, maximum=100)
+        check_float("momentum", self.momentum, minimum=0, maximum=0.999)
+        check_float("weight_decay", self.weight_decay, minimum=0, maximum=1)
+        check_bool("decay_all", self.decay_all)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        if self.warmup_epochs is None:
+            object.__setattr__(self, "warmup_epochs", min(1.0, self.epochs / 10))
+        check_float("warmup_epochs", self.warmup_epochs, minimum=0)
+        if self.warmup_epochs >= self.epochs and self.schedule != "onecycle":
+            raise ParameterError(
+                "warmup_epochs", self.warmup_epochs, f"the warm-up must be shorter than the {self.epochs} epochs"
+            )
+        check_float("label_smoothing", self.label_smoothing, minimum=0, maximum=0.99)
+        check_bool("augment", self.augment)
+        check_int("steps_per_execution", self.steps_per_execution, minimum=1)
+        # Store the checked values as the types they stand for (papermill may pass 5.0 for 5).
+        for name in ("epochs", "batch_size", "steps_per_execution"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("learning_rate", "momentum", "weight_decay", "warmup_epochs", "label_smoothing"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedules
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """One-cycle schedule (Smith and Topin, 2019), with the defaults of PyTorch's ``OneCycleLR``:
+    cosine from ``peak / div_factor`` up to ``peak`` over ``pct_start`` of the steps, then cosine
+    down to ``peak / div_factor / final_div_factor``."""
+
+    def __init__(self, peak, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+        self.peak, self.total_steps, self.pct_start = float(peak), int(total_steps), float(pct_start)
+        self.div_factor, self.final_div_factor = float(div_factor), float(final_div_factor)
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        up = max(self.pct_start * self.total_steps - 1.0, 1.0)
+        down = max(self.total_steps - 1.0 - up, 1.0)
+        start, end = self.peak / self.div_factor, self.peak / self.div_factor / self.final_div_factor
+
+        def cosine(first, last, fraction):
+            return last + (first - last) * 0.5 * (1.0 + ops.cos(math.pi * ops.clip(fraction, 0.0, 1.0)))
+
+        return ops.where(step <= up, cosine(start, self.peak, step / up), cosine(self.peak, end, (step - up) / down))
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+        }
+
+
+def learning_rate_schedule(recipe, steps_per_epoch):
+    """The recipe's schedule as a Keras ``LearningRateSchedule`` over all training steps."""
+    total = recipe.epochs * steps_per_epoch
+    if recipe.schedule == "onecycle":
+        return OneCycle(recipe.learning_rate, total)
+    warmup = int(round(recipe.warmup_epochs * steps_per_epoch))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else recipe.learning_rate,
+        decay_steps=max(total - warmup, 1),
+        alpha=1.0 if recipe.schedule == "constant" else 0.0,
+        warmup_target=recipe.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def make_optimizer(recipe, steps_per_epoch):
+    """The recipe's optimizer, with its schedule and weight decay."""
+    schedule = learning_rate_schedule(recipe, steps_per_epoch)
+    if recipe.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(
+            schedule, momentum=recipe.momentum, nesterov=True, weight_decay=recipe.weight_decay or None
+        )
+    else:
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+    if recipe.weight_decay and not recipe.decay_all:
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+# ---------------------------------------------------------------------------------------------
+# The training wrapper
+
+
+def training_wrapper(model, data, *, augment):
+    """``uint8 images -> [RandomCropFlip] -> normalization -> model``, as a functional model.
+
+    The wrapper shares its layers with ``model``: training one trains the other.
+    """
+    inputs = keras.Input(data.input_shape, dtype="uint8", name="uint8_image")
+    x = RandomCropFlip(padding=4, flip=True, name="augment")(inputs) if augment else inputs
+    mean = [255.0 * m for m in data.mean]
+    variance = [(255.0 * s) ** 2 for s in data.std]
+    x = layers.Normalization(mean=mean, variance=variance, dtype="float32", name="normalize")(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_training")
+
+
+# ---------------------------------------------------------------------------------------------
+# Callbacks
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Adds ``seconds``, ``lr`` and ``first_in_session`` to each epoch's logs."""
+
+    def on_train_begin(self, logs=None):
+        self._first = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["seconds"] = time.perf_counter() - self._start
+        logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["first_in_session"] = int(self._first)
+        self._first = False
+
+
+class _GuardedBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that never saves a diverged epoch: it stops training instead.
+
+    An epoch has diverged when its training loss is not finite or exceeds ``loss_limit``.
+    """
+
+    diverged_epoch = None
+
+    def __init__(self, backup_dir, loss_limit):
+        super().__init__(backup_dir)
+        self.loss_limit = loss_limit
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or not math.isfinite(loss) or loss > self.loss_limit:
+            self.diverged_epoch = epoch
+            self.model.stop_training = True
+            return
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self.diverged_epoch is None:
+            super().on_train_end(logs)
+
+
+class _Progress(keras.callbacks.Callback):
+    """One line per epoch, with the time left."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+        self.times = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(logs["seconds"])
+        left = (self.epochs - epoch - 1) * statistics.median(self.times[-5:])
+        print(
+            f"epoch {epoch + 1:>3}/{self.epochs}  loss {logs['loss']:.4f}  acc {logs.get('accuracy', float('nan')):.4f}"
+            f"  val_loss {logs.get('val_loss', float('nan')):.4f}  val_acc {logs.get('val_accuracy', float('nan')):.4f}"
+            f"  lr {logs['lr']:.2e}  {logs['seconds']:.1f}s  left {_duration(left)}",
+            flush=True,
+        )
+
+
+def _duration(seconds):
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}min" if seconds < 7200 else f"{seconds / 3600:.1f}h"
+
+
+# ---------------------------------------------------------------------------------------------
+# fit
+
+
+@dataclass
+class FitResult:
+    """What `fit` returns: the trained model, its training wrapper and the full history."""
+
+    model: keras.Model
+    wrapper: keras.Model
+    recipe: Recipe
+    data: object
+    history: dict
+    diverged: bool
+    message: str
+    run_dir: Path
+    name: str
+
+    @property
+    def epochs_done(self):
+        return len(self.history.get("epoch", []))
+
+    @property
+    def train_seconds(self):
+        """Wall-clock seconds of all epochs, validation included, over every session of the run."""
+        return float(sum(self.history.get("seconds", [])))
+
+    @property
+    def compile_seconds(self):
+        """Seconds the first epoch of each session took beyond a typical epoch: tracing and
+        compilation, mostly. None when the run has a single epoch to compare with."""
+        seconds, first = self.history.get("seconds", []), self.history.get("first_in_session", [])
+        steady = [s for s, f in zip(seconds, first) if not f]
+        if not steady:
+            return None
+        typical = statistics.median(steady)
+        return float(sum(max(s - typical, 0.0) for s, f in zip(seconds, first) if f))
+
+    def evaluate(self, split="test", batch_size=None):
+        """Accuracy of the model on ``"train"``, ``"val"`` or ``"test"`` (no augmentation)."""
+        check_choice("split", split, ("train", "val", "test"))
+        x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+        return evaluate(self.wrapper, x, y, batch_size=batch_size or max(self.recipe.batch_size, 256))
+
+    def predict(self, images, batch_size=None):
+        """Logits for uint8 images (N, H, W, C), as a numpy array."""
+        return predict(self.wrapper, images, batch_size=batch_size or max(self.recipe.batch_size, 256))
+
+    def record(self, *, chapter, profile, env, name=None, test_accuracy=None, notes="", extra=None):
+        """The run as a `cnnbook.results.Record` (``env``: the dict of `cnnbook.system.setup`)."""
+        sizes = counting.totals(self.model)
+        compile_seconds = self.compile_seconds
+        val = self.history.get("val_accuracy") or [float("nan")]
+        keep = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+        return Record(
+            chapter=chapter,
+            name=name or self.name,
+            model=self.model.name,
+            profile=profile,
+            seed=env["seed"],
+            params=sizes["params"],
+            trainable_params=sizes["trainable_params"],
+            flops=sizes["flops"],
+            macs=sizes["macs"],
+            epochs=self.epochs_done,
+            epochs_planned=self.recipe.epochs,
+            batch_size=self.recipe.batch_size,
+            recipe=self.recipe.to_dict(),
+            data={**self.data.sizes(), "mean": list(self.data.mean), "std": list(self.data.std)},
+            train_seconds=round(self.train_seconds, 2),
+            compile_seconds=None if compile_seconds is None else round(compile_seconds, 2),
+            train_seconds_excluding_compile=round(self.train_seconds - (compile_seconds or 0.0), 2),
+            val_accuracy=float(val[-1]),
+            test_accuracy=None if test_accuracy is None else float(test_accuracy),
+            diverged=self.diverged,
+            history={k: [_finite_or_none(v) for v in self.history[k]] for k in keep if k in self.history},
+            hardware=env["hardware"],
+            device=env["device"],
+            backend=env["backend"],
+            backend_version=env["backend_version"],
+            keras_version=env["keras_version"],
+            python=env["python"],
+            precision=env["precision"],
+            git_commit=env["git_commit"],
+            git_dirty=env["git_dirty"],
+            date=env["date"],
+            notes=notes,
+            extra=extra or {},
+        )
+
+
+def _finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def evaluate(wrapper, images, labels, batch_size=256):
+    """Accuracy of a uint8-input model (such as `FitResult.wrapper`) on images and labels."""
+    logits = predict(wrapper, images, batch_size=batch_size)
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels).reshape(-1)))
+
+
+def predict(wrapper, images, batch_size=256):
+    """Logits of a uint8-input model for ``images``, as float32 numpy."""
+    return np.asarray(wrapper.predict(np.asarray(images), batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def fingerprint(model, data, recipe):
+    """A short hash of what makes a run: model, data split sizes and statistics, recipe."""
+    key = {
+        "model": model.name,
+        "params": int(model.count_params()),
+        "layers": [type(layer).__name__ for layer in model.layers],
+        "data": data.sizes(),
+        "mean": [round(m, 6) for m in data.mean],
+        "recipe": recipe.to_dict(),
+    }
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def default_run_dir(name, model, data, recipe):
+    root = system.project_root() or Path.cwd()
+    return root / "runs" / f"{name}-{fingerprint(model, data, recipe)}"
+
+
+def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=True):
+    """Train ``model`` on ``data`` (a `cnnbook.data.Dataset`) with ``recipe``; see the module doc.
+
+    Args:
+        model: a Keras model of normalized images (any registered model).
+        data: the `Dataset`; validation accuracy is measured on its ``val`` split every epoch.
+        recipe: a `Recipe`.
+        name: the run's name (default: the model's); it names the run folder.
+        run_dir: where backups and the history live (default: ``runs/<name>-<fingerprint>``).
+        callbacks: more Keras callbacks, called after the book's own.
+        verbose: print one line per epoch.
+
+    Returns:
+        a `FitResult`.
+    """
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a cnnbook.train.Recipe, got {type(recipe).__name__}")
+    name = name or model.name
+    run_dir = Path(run_dir) if run_dir else default_run_dir(name, model, data, recipe)
+    backup_dir, log_path = run_dir / "backup", run_dir / "history.csv"
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    resume_epoch = _completed_epochs(backup_dir)
+    if resume_epoch is None:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+    else:
+        _truncate_log(log_path, resume_epoch)
+    (run_dir / "run.json").write_text(
+        json.dumps({"name": name, "model": model.name, "recipe": recipe.to_dict(), "data": data.sizes()}, indent=1)
+    )
+
+    steps_per_epoch = math.ceil(len(data.y_train) / recipe.batch_size)
+    wrapper = training_wrapper(model, data, augment=recipe.augment)
+    wrapper.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        steps_per_execution=recipe.steps_per_execution,
+    )
+    initial_weights = wrapper.get_weights()
+    # Cross-entropy of a uniform guess is ln(classes); a hundred times that means the logits blew up.
+    loss_limit = 100 * math.log(data.num_classes)
+    backup = _GuardedBackup(str(backup_dir), loss_limit)
+    own = [_EpochClock(), backup, keras.callbacks.CSVLogger(str(log_path), append=True)]
+    if verbose:
+        own.append(_Progress(recipe.epochs))
+        start = f"resuming after epoch {resume_epoch}" if resume_epoch else "starting"
+        print(
+            f"{name}: {start}; {recipe.epochs} epochs of {len(data.y_train):,} images, batch {recipe.batch_size}, "
+            f"{recipe.optimizer} lr {recipe.learning_rate:g} ({recipe.schedule}); backups in {run_dir}",
+            flush=True,
+        )
+    try:
+        wrapper.fit(
+            data.x_train,
+            one_hot(data.y_train, data.num_classes),
+            batch_size=recipe.batch_size,
+            epochs=recipe.epochs,
+            validation_data=(data.x_val, one_hot(data.y_val, data.num_classes)),
+            shuffle=True,
+            callbacks=own + list(callbacks),
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        done = _completed_epochs(backup_dir)
+        print(
+            f"{name}: interrupted. {done or 0} epochs are backed up in {backup_dir}; running the same "
+            "fit again continues from there.",
+            flush=True,
+        )
+        raise
+
+    history = _read_log(log_path)
+    diverged, message = backup.diverged_epoch is not None, ""
+    if diverged:
+        good = _completed_epochs(backup_dir)
+        if good:
+            wrapper.load_weights(str(backup_dir / "latest.weights.h5"))
+            kept = f"the model holds the weights of epoch {good}, the last good one"
+        else:
+            wrapper.set_weights(initial_weights)
+            kept = "no epoch ended well, so the model holds its initial weights"
+        loss = history["loss"][-1] if history.get("loss") else float("nan")
+        why = "not finite" if not math.isfinite(loss) else f"{loss:.3g}, over {loss_limit:.0f}, a hundred times a uniform guess's"
+        message = (
+            f"{name}: training diverged in epoch {backup.diverged_epoch + 1} (the training loss is "
+            f"{why}); {kept}. Try a lower "
+            f"learning_rate (it was {recipe.learning_rate:g}) or a longer warm-up (warmup_epochs="
+            f"{recipe.warmup_epochs:g}). The history of the finished epochs is in {log_path}."
+        )
+        print(message, flush=True)
+    return FitResult(model, wrapper, recipe, data, history, diverged, message, run_dir, name)
+
+
+def _completed_epochs(backup_dir):
+    try:
+        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _read_log(path):
+    """The CSV history as lists per column, one entry per epoch (a repeated epoch keeps its last row)."""
+    if not path.exists():
+        return {}
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            rows[int(row["epoch"])] = row
+    history = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            history.setdefault(key, []).append(int(value) if key in ("epoch", "first_in_session") else float(value))
+    if "epoch" in history:
+        history["epoch"] = [e + 1 for e in history["epoch"]]  # 1-based, as printed
+    return history
+
+
+def _truncate_log(path, epochs):
+    """Keep the header and the rows of the first ``epochs`` epochs of a CSV history."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(keep)
