@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Developer commands for cnnbook. Needs only Python 3.10+; installs the rest into .venv/.
+
+    python3 dev.py book      build the book into _build/html (warnings are errors)
+    python3 dev.py test      run every test: unit tests, then each notebook under nbval (smoke profile)
+    python3 dev.py data      write .data/cifar-10-batches-py/ from ../shared/datasets/cifar10
+    python3 dev.py sync      rewrite the notebooks' Colab setup cells from _config.yml
+    python3 dev.py lock      rewrite constraints.txt from what .venv/ holds
+
+Arguments after `test` go to pytest: `python3 dev.py test tests/test_data.py -x`.
+Environment: KERAS_BACKEND chooses the backend of the tests (default tensorflow); CNNBOOK_DATA
+points at CIFAR-10 (default .data/ when it holds the data).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+CONSTRAINTS = ROOT / "constraints.txt"
+SHARED_CIFAR = ROOT.parent / "shared"
+
+# What each command installs into .venv/ (extras of pyproject.toml).
+GROUPS = {
+    "book": ["jupyter-book>=1.0.4,<2"],
+    "test": ["-e", ".[test,tensorflow,jax,torch]"],
+}
+
+# Native libraries (TensorFlow's oneDNN notice, XLA, CUDA) write to the process's stderr file
+# descriptor; ipykernel would copy those lines into the executed cell, where they are noise in
+# the book and break nbval. This keeps them in the kernel's terminal; Python-level warnings and
+# errors still reach the cell. IPython reads this file from {sys.prefix}/etc/ipython/.
+KERNEL_CONFIG = """\
+# Written by dev.py: native libraries' start-up logs stay out of executed notebooks.
+c.IPKernelApp.capture_fd_output = False
+"""
+
+
+def run(*command, **kwargs):
+    print("+", " ".join(str(c) for c in command), flush=True)
+    return subprocess.run([str(c) for c in command], check=True, **kwargs)
+
+
+def ensure_venv(group):
+    """Create .venv/ and install ``group``'s packages, unless its stamp says they are current."""
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes() + json.dumps(GROUPS[group]).encode()
+    ).hexdigest()[:16]
+    stamp = VENV / f".installed-{group}"
+    if not stamp.exists() or stamp.read_text() != digest:
+        run(PYTHON, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, *GROUPS[group], cwd=ROOT)
+        stamp.write_text(digest)
+    config = VENV / "etc" / "ipython" / "ipython_kernel_config.py"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(KERNEL_CONFIG)
+
+
+def default_data():
+    """CNNBOOK_DATA as given, else .data/ when it holds CIFAR-10."""
+    if os.environ.get("CNNBOOK_DATA"):
+        return os.environ["CNNBOOK_DATA"]
+    local = ROOT / ".data"
+    return str(local) if (local / "cifar-10-batches-py").is_dir() else None
+
+
+def cmd_book(args):
+    ensure_venv("book")
+    shutil.rmtree(ROOT / "_build" / ".doctrees", ignore_errors=True)  # a stale cache hides warnings
+    run(BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going", *args)
+    print(f"the book is in {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def cmd_test(args):
+    ensure_venv("test")
+    env = dict(os.environ)
+    env["CNNBOOK_PROFILE"] = "smoke"  # CI never trains a full recipe
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    env.pop("MPLBACKEND", None)  # MPLBACKEND=Agg would make the notebooks' figures vanish
+    data = default_data()
+    if data:
+        env["CNNBOOK_DATA"] = data
+    targets = args or ["tests", "notebooks"]
+    nbval = ["--nbval", "--nbval-current-env", "--nbval-cell-timeout", "900"]
+    run(PYTHON, "-m", "pytest", *targets, *nbval, cwd=ROOT, env=env)
+
+
+def cmd_data(args):
+    target = ROOT / ".data"
+    unpack = SHARED_CIFAR / "tools" / "cifar10_unpack.py"
+    if not unpack.exists():
+        sys.exit(
+            f"{unpack} is not here. Put CIFAR-10 (cifar-10-python.tar.gz or its cifar-10-batches-py/ folder) "
+            "in a directory and set CNNBOOK_DATA to it, or let the tests download it through Keras."
+        )
+    ensure_venv("test")  # the unpacker needs numpy and Pillow
+    run(PYTHON, unpack, target)
+
+
+def cmd_sync(args):
+    ensure_venv("test")
+    run(PYTHON, "-m", "cnnbook.booktools", "sync", cwd=ROOT)
+
+
+def cmd_lock(args):
+    frozen = subprocess.run([PYTHON, "-m", "pip", "freeze", "--exclude-editable"], check=True,
+                            capture_output=True, text=True).stdout  # fmt: skip
+    lines = [line.split("+")[0] if line.startswith("torch==") else line for line in frozen.splitlines()]
+    header = "# Versions the tests and the book are known to pass with (python3 dev.py lock).\n"
+    CONSTRAINTS.write_text(header + "\n".join(sorted(lines, key=str.lower)) + "\n")
+    print(f"wrote {CONSTRAINTS} ({len(lines)} packages)")
+
+
+COMMANDS = {"book": cmd_book, "test": cmd_test, "data": cmd_data, "sync": cmd_sync, "lock": cmd_lock}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    try:
+        COMMANDS[sys.argv[1]](sys.argv[2:])
+    except subprocess.CalledProcessError as error:
+        sys.exit(error.returncode)
