@@ -404,7 +404,9 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         model: a Keras model of normalized images (any registered model).
         data: the `Dataset`; validation accuracy is measured on its ``val`` split every epoch.
         recipe: a `Recipe`.
-        name: the run's name (default: the model's); it names the run folder.
+        name: the run's name (default: the model's). With a fingerprint of the model, the data
+            and the recipe it names the run folder, where an interrupted run is resumed from:
+            give runs that differ in anything else, such as the seed, different names.
         run_dir: where backups and the history live (default: ``runs/<name>-<fingerprint>``).
         callbacks: more Keras callbacks, called after the book's own.
         verbose: print one line per epoch.
