@@ -84,7 +84,7 @@ class ChapterConfig:
         return self.table().to_string()
 
 
-def resolve(profile="auto", *, smoke, full, seed=0, model=None, **parameters):
+def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, **parameters):
     """Resolve a chapter's parameters against its profiles; see the module docstring.
 
     Args:
@@ -93,6 +93,7 @@ def resolve(profile="auto", *, smoke, full, seed=0, model=None, **parameters):
             ``val_per_class``, ``test_per_class``) and chapter options of the chapter's own.
         seed: the run's seed (a whole number >= 0).
         model: a registered model name, or None for chapters without a model parameter.
+        models: the names ``model`` may take in this chapter (default: every registered model).
         **parameters: the parameters cell's values; None keeps the profile's value.
     """
     from cnnbook.train import Recipe
@@ -116,9 +117,10 @@ def resolve(profile="auto", *, smoke, full, seed=0, model=None, **parameters):
             values[name], sources[name] = defaults[name], f"{profile} profile"
     seed = check_int("seed", seed, minimum=0)
     if model is not None:
-        from cnnbook import models
+        from cnnbook import models as registry
 
-        check_choice("model", model, models.names())
+        check_choice("model", model, tuple(models) if models is not None else registry.names())
+        registry.spec(model)  # the chapter's choices must be registered models
         sources["model"] = "parameter"
     sources["seed"] = "parameter"
     recipe = Recipe(**{k: v for k, v in values.items() if k in recipe_fields})

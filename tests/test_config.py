@@ -56,6 +56,13 @@ def test_bad_parameters_stop_with_a_message_naming_them(kwargs, message):
     assert str(error.value).startswith(message)
 
 
+def test_a_chapter_can_restrict_its_model_parameter():
+    cfg = config.resolve("smoke", **PROFILES, model="lenet5_classic", models=("lenet5", "lenet5_classic"))
+    assert cfg.model == "lenet5_classic"
+    with pytest.raises(ParameterError, match="^model='lenet5x' is not allowed: choose one of 'lenet5', 'lenet5_classic'"):
+        config.resolve("smoke", **PROFILES, model="lenet5x", models=("lenet5", "lenet5_classic"))
+
+
 def test_a_parameter_no_profile_knows_is_a_programming_error():
     with pytest.raises(TypeError, match="'depth'"):
         config.resolve("smoke", **PROFILES, depth=20)
