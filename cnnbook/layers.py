@@ -5,6 +5,8 @@
 - `ConnectionTableConv2D`: a convolution whose output maps each see only some input maps, as in
   LeNet-5's layer C3.
 - `lecun_tanh`: the scaled hyperbolic tangent of LeCun et al. (1998).
+- `LocalResponseNormalization`: AlexNet's normalization across neighbouring maps (2012), also in
+  VGG's configuration A-LRN and GoogLeNet.
 """
 
 import keras
@@ -152,3 +154,54 @@ class ConnectionTableConv2D(keras.layers.Layer):
             "kernel_size": self.kernel_size,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalization across maps (Krizhevsky et al., 2012, Section 3.3).
+
+    ``b[..., i] = a[..., i] / (k + alpha * sum(a[..., j] ** 2 for j in i - n//2 .. i + n//2)) ** beta``,
+    the sum running over the maps that exist (zeros beyond the first and the last map). The
+    defaults are the paper's: k = 2, n = 5, alpha = 1e-4, beta = 0.75. No weights.
+
+    This is the paper's formula, which is also TensorFlow's
+    ``tf.nn.local_response_normalization(depth_radius=n // 2, bias=k, alpha=alpha, beta=beta)``.
+    Caffe's LRN layer (and so BVLC's GoogLeNet) divides its ``alpha`` by ``n``: pass
+    ``alpha=caffe_alpha / n`` to reproduce it. The sums are computed in float32 whatever the
+    layer's dtype policy.
+
+    Args:
+        size: n, the number of neighbouring maps in the window (odd, the map itself in the middle).
+        k, alpha, beta: the constants of the formula.
+    """
+
+    def __init__(self, size=5, k=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
+            raise ValueError(f"LocalResponseNormalization: size must be an odd whole number >= 1, got {size!r}")
+        self.size, self.k, self.alpha, self.beta = size, float(k), float(alpha), float(beta)
+
+    def call(self, inputs):
+        # In float32 even under mixed precision: the sum of five squares overflows float16
+        # (largest value 65,504) when the activations are around 115 or more.
+        x = ops.cast(inputs, "float32")
+        radius = self.size // 2
+        channels = x.shape[-1]
+        padded = ops.pad(ops.square(x), [[0, 0]] * (len(x.shape) - 1) + [[radius, radius]])
+        window_sum = padded[..., 0:channels]
+        for offset in range(1, self.size):
+            window_sum = window_sum + padded[..., offset : offset + channels]
+        return ops.cast(x / ops.power(self.k + self.alpha * window_sum, self.beta), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}
+
+    def count_macs(self, output_shape):
+        """Multiply-accumulates per example: the windowed sum of squares, ``size`` per value."""
+        count = self.size
+        for d in output_shape[1:]:
+            count *= d
+        return int(count)

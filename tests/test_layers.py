@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnbook.layers import ConnectionTableConv2D, RandomCropFlip, lecun_tanh
+from cnnbook.layers import ConnectionTableConv2D, LocalResponseNormalization, RandomCropFlip, lecun_tanh
 from cnnbook.models.lenet import C3_TABLE
 
 
@@ -114,3 +114,49 @@ def test_connection_table_conv_rejects_bad_tables():
 
 def test_lecun_tanh_maps_plus_minus_one_to_themselves():
     np.testing.assert_allclose(numpy(lecun_tanh(np.array([-1.0, 0.0, 1.0]))), [-1.0, 0.0, 1.0], atol=2e-4)
+
+
+def lrn_by_the_papers_formula(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
+    channels = a.shape[-1]
+    out = np.empty_like(a, dtype="float64")
+    for i in range(channels):
+        low, high = max(0, i - n // 2), min(channels - 1, i + n // 2)
+        out[..., i] = a[..., i] / (k + alpha * np.sum(a[..., low : high + 1] ** 2, axis=-1)) ** beta
+    return out
+
+
+@pytest.mark.parametrize(
+    "options, formula",
+    [({}, {}), ({"size": 3, "k": 1.0, "alpha": 0.5, "beta": 0.5}, {"n": 3, "k": 1.0, "alpha": 0.5, "beta": 0.5})],
+)
+def test_local_response_normalization_follows_the_papers_formula(options, formula):
+    rng = np.random.default_rng(1)
+    a = (rng.normal(size=(2, 3, 4, 9)) * 40).astype("float32")  # large enough for the sum to matter
+    expected = lrn_by_the_papers_formula(a.astype("float64"), **formula)
+    out = numpy(LocalResponseNormalization(**options)(a))
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+    assert np.abs(expected - a).max() > 1.0  # the test would notice a missing normalization
+
+
+def test_local_response_normalization_is_tensorflows_with_depth_radius_n_over_2():
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("compares with tf.nn on the TensorFlow backend")
+    import tensorflow as tf
+
+    a = (np.random.default_rng(2).normal(size=(1, 5, 5, 16)) * 40).astype("float32")
+    expected = tf.nn.local_response_normalization(a, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    np.testing.assert_allclose(numpy(LocalResponseNormalization()(a)), expected.numpy(), rtol=1e-5)
+
+
+def test_local_response_normalization_does_not_overflow_in_mixed_precision():
+    a = np.full((1, 2, 2, 8), 300.0, dtype="float32")  # 5 * 300**2 is beyond float16's 65,504
+    layer = LocalResponseNormalization(dtype="mixed_float16")
+    out = numpy(layer(a))
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.astype("float64"), lrn_by_the_papers_formula(a.astype("float64")), rtol=2e-3)
+
+
+@pytest.mark.parametrize("size", [0, 4, 2.0, True])
+def test_local_response_normalization_refuses_a_window_without_a_middle(size):
+    with pytest.raises(ValueError, match="odd whole number"):
+        LocalResponseNormalization(size=size)
