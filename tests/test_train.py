@@ -3,7 +3,6 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
