@@ -1,0 +1,163 @@
+"""The chapters as files: structure, stored outputs, and papermill parameters.
+
+nbval (run by `python3 dev.py test`) re-executes each notebook and compares its outputs; these
+tests check what nbval cannot: that the stored notebooks are complete full-profile runs, that the
+Colab cell is in step with _config.yml, and that bad parameters stop a chapter early.
+"""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import yaml
+
+from cnnbook import booktools
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = booktools.notebooks(ROOT)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(notebook):
+    return [c for c in notebook.cells if c.cell_type == "code"]
+
+
+def test_there_are_chapters_and_each_is_in_the_table_of_contents():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    listed = {chapter["file"] for part in toc["parts"] for chapter in part["chapters"]}
+    assert NOTEBOOKS
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.stem}" in listed, f"{path.name} is missing from _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_first_cell_installs_the_pinned_package_in_colab(path):
+    first = read(path).cells[0]
+    assert booktools.SETUP_TAG in first.metadata.get("tags", [])
+    assert first.source == booktools.colab_setup_source(booktools.repository_url(ROOT)), (
+        "the Colab setup cell is out of step with _config.yml: run `python3 dev.py sync`"
+    )
+
+
+def test_sync_rewrites_every_setup_cell_from_the_one_url(tmp_path):
+    config = (ROOT / "_config.yml").read_text()
+    url = booktools.repository_url(ROOT)
+    (tmp_path / "_config.yml").write_text(config.replace(url, "https://example.org/someone/cnnbook-fork"))
+    (tmp_path / "notebooks").mkdir()
+    for path in NOTEBOOKS:
+        (tmp_path / "notebooks" / path.name).write_bytes(path.read_bytes())
+    assert len(booktools.sync(tmp_path)) == len(NOTEBOOKS)
+    for path in booktools.notebooks(tmp_path):
+        assert "git+https://example.org/someone/cnnbook-fork@v" in read(path).cells[0].source
+    assert booktools.sync(tmp_path) == []  # nothing left to change
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_holds_only_simple_assignments(path):
+    cells = code_cells(read(path))
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and cells.index(tagged[0]) == 1, "one parameters cell, right after the setup cell"
+    for statement in ast.parse(tagged[0].source).body:
+        assert isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant), ast.unparse(statement)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in cells), (
+        "a papermill injected-parameters cell is stored: CI would run with its values"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_are_a_clean_complete_run(path):
+    cells = code_cells(read(path))
+    for index, cell in enumerate(cells[1:], start=1):  # the Colab cell runs nothing outside Colab
+        assert cell.execution_count is not None, f"code cell {index} was not executed"
+        for output in cell.outputs:
+            assert output.output_type != "error", f"code cell {index} stores an error"
+            assert output.get("name") != "stderr", f"code cell {index} stores stderr: {output.text[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_come_from_the_full_profile(path):
+    for cell in code_cells(read(path)):
+        if "cnnbook.config.resolve(" in cell.source:
+            text = json.dumps([o.get("data", {}).get("text/plain", "") for o in cell.outputs])
+            assert re.search(r"profile\s+'full'", text), "the stored outputs are not those of a full run"
+
+
+def test_figures_have_unique_names_and_captions():
+    names = []
+    for path in NOTEBOOKS:
+        for cell in code_cells(read(path)):
+            figure = cell.metadata.get("mystnb", {}).get("figure")
+            if figure:
+                assert figure.get("name", "").startswith("fig-") and figure.get("caption"), cell.source[:80]
+                names.append(figure["name"])
+    assert len(names) == len(set(names)) >= 4
+
+
+def test_native_startup_logs_stay_out_of_executed_notebooks(monkeypatch):
+    """TensorFlow writes start-up lines (its oneDNN notice among them) to the stderr file
+    descriptor whatever TF_CPP_MIN_LOG_LEVEL says; the project's kernel config keeps them out of
+    the cells (book/running.md). A Python warning must still reach the cell."""
+    import nbclient
+
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    # ipykernel stops copying file-descriptor output when it sees pytest's variable; a notebook
+    # executed by papermill or Jupyter, like the stored ones, has no such variable.
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import keras, tensorflow\nprint(keras.backend.backend())"),
+        nbformat.v4.new_code_cell("import warnings\nwarnings.warn('for people')"),
+    ])  # fmt: skip
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=300).execute()
+    first, second = (cell.outputs for cell in notebook.cells)
+    assert [(o.name, o.text) for o in first] == [("stdout", "tensorflow\n")], (
+        "native stderr reached the notebook: is .venv/etc/ipython/ipython_kernel_config.py there (dev.py writes it)?"
+    )
+    assert any(o.get("name") == "stderr" and "for people" in o.text for o in second)
+
+
+def run_papermill(tmp_path, notebook, **parameters):
+    return papermill.execute_notebook(
+        str(ROOT / "notebooks" / notebook), str(tmp_path / "out.ipynb"), parameters=parameters,
+        cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "parameters, message",
+    [({"optimizer": "sgdd"}, "optimizer='sgdd' is not allowed: choose one of 'sgd', 'adamw' (did you mean 'sgd'?)"),
+     ({"epochs": 0}, "epochs=0 is not allowed: epochs must be a whole number of at least 1"),
+     ({"model": "lenet6"}, "model='lenet6' is not allowed: choose one of 'lenet5', 'lenet5_classic'"),
+     ({"profile": "huge"}, "profile='huge' is not allowed: choose one of 'auto', 'smoke', 'full'")],
+)  # fmt: skip
+def test_a_wrong_parameter_stops_the_chapter_in_its_first_cells(tmp_path, parameters, message):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        run_papermill(tmp_path, "02_lenet.ipynb", **parameters)
+    assert error.value.ename == "ParameterError"
+    assert message in error.value.evalue
+    assert error.value.exec_count <= 4  # setup, parameters, injected parameters, resolve
+
+
+@pytest.mark.slow
+def test_a_wrong_seed_stops_the_arithmetic_chapter(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        run_papermill(tmp_path, "01_convolutions.ipynb", seed=-1)
+    assert "seed=-1 is not allowed" in error.value.evalue
+
+
+@pytest.mark.slow
+def test_papermill_reruns_a_chapter_with_other_parameters(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNBOOK_RESULTS", str(tmp_path / "results"))
+    out = run_papermill(tmp_path, "02_lenet.ipynb", epochs=1, batch_size=256)
+    config = next(c for c in code_cells(out) if "cnnbook.config.resolve(" in c.source)
+    text = config.outputs[0].data["text/plain"]
+    assert re.search(r"epochs\s+1\s+parameter", text) and re.search(r"batch_size\s+256\s+parameter", text)
+    record = json.loads((tmp_path / "results" / "02_lenet" / "lenet5.json").read_text())
+    assert record["epochs"] == 1 and record["batch_size"] == 256 and record["profile"] == "smoke"
