@@ -15,6 +15,10 @@ def params_by_prefix(model, prefix):
 
 
 def test_the_registry_lists_its_models():
+    # Importing cnnbook.models registers every family, one model of each named here.
+    families = {"lenet5", "alexnet", "zfnet", "vgg16", "nin", "googlenet", "inception_v3", "inception_v4",
+                "inception_resnet_v2", "resnet50", "resnet50v2", "resnet20", "densenet121", "densenet_bc_100"}  # fmt: skip
+    assert families <= set(cnnbook.models.names())
     assert set(LENETS) <= set(cnnbook.models.names())
     assert cnnbook.models.names() == sorted(cnnbook.models.names())
     spec = cnnbook.models.spec("lenet5")

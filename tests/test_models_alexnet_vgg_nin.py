@@ -15,9 +15,6 @@ import numpy as np
 import pytest
 
 import cnnbook
-import cnnbook.models.alexnet  # noqa: F401  (registers alexnet, zfnet, alexnet_cifar)
-import cnnbook.models.nin  # noqa: F401  (registers nin)
-import cnnbook.models.vgg  # noqa: F401  (registers the VGGs)
 from cnnbook.errors import ParameterError
 from cnnbook.layers import LocalResponseNormalization
 

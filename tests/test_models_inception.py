@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 
 import cnnbook
-import cnnbook.models.googlenet  # noqa: F401  (registers googlenet, googlenet_cifar)
-import cnnbook.models.inception  # noqa: F401  (registers inception_v3, _v4, _resnet_v1, _resnet_v2, _cifar)
 from cnnbook.counting import count_layer, totals
 from cnnbook.errors import ParameterError
 from cnnbook.layers import LocalResponseNormalization

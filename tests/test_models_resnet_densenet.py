@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 
 import cnnbook
-import cnnbook.models.densenet  # noqa: F401  (registers the models)
-import cnnbook.models.resnet  # noqa: F401
 from cnnbook.counting import totals
 from cnnbook.errors import ParameterError
 from cnnbook.models.resnet import ZeroPadShortcut
