@@ -28,6 +28,7 @@ _SUBMODULES = (
     "models",
     "plots",
     "results",
+    "sweep",
     "system",
     "train",
 )
