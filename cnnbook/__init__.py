@@ -11,7 +11,8 @@ Submodules: ``config`` (chapter parameters and profiles), ``data`` (CIFAR-10, su
 normalization), ``layers`` (custom Keras layers, augmentation among them), ``blocks`` (shared
 building blocks), ``models`` (the model registry), ``train`` (the training recipe), ``results``
 (result records), ``counting`` (parameters and FLOPs per layer), ``plots`` and ``system``
-(hardware, backend, seeds and precision).
+(hardware, backend, seeds and precision), ``pretrained`` (ImageNet backbones, offline when a
+weights file is at hand) and ``sweep`` (``python -m cnnbook sweep``).
 """
 
 import importlib
@@ -27,6 +28,7 @@ _SUBMODULES = (
     "layers",
     "models",
     "plots",
+    "pretrained",
     "results",
     "sweep",
     "system",

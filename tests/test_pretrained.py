@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from cnnbook import pretrained
+from cnnbook.errors import DataNotFoundError, ParameterError
+
+SHARED_WEIGHTS = Path(__file__).resolve().parent.parent.parent / "shared" / "weights"
+
+
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_dir(), reason="the offline ImageNet weights of ../shared/weights are not here")
+def test_mobilenet_v2_loads_the_real_imagenet_weights_offline(monkeypatch):
+    monkeypatch.setenv("CNNBOOK_WEIGHTS", str(SHARED_WEIGHTS))
+    path = pretrained.weights_file("MobileNetV2", alpha=0.35)
+    assert path.name == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    assert pretrained.weights_source("MobileNetV2", alpha=0.35).startswith("local file")
+    model = pretrained.backbone("MobileNetV2", input_shape=(96, 96, 3), alpha=0.35)  # any size: no top
+    assert model.output.shape[1:] == (3, 3, 1280)
+    with h5py.File(path, "r") as f:  # the kernel of the first convolution, as stored in the file
+        stored = np.asarray(f["Conv1"]["Conv1"]["kernel:0"])
+    np.testing.assert_array_equal(model.get_layer("Conv1").kernel.numpy(), stored)
+
+
+def test_a_weights_file_of_our_own_is_found_and_loaded(tmp_path, monkeypatch):
+    source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    source.save_weights(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.weights.h5")
+    monkeypatch.setenv("CNNBOOK_WEIGHTS", str(tmp_path))
+    model = pretrained.backbone("VGG16", input_shape=(32, 32, 3))
+    for ours, theirs in zip(model.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_offline_without_a_file_the_error_says_what_to_do(tmp_path, monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    monkeypatch.setenv("CNNBOOK_WEIGHTS", str(tmp_path))
+    with pytest.raises(DataNotFoundError) as error:
+        pretrained.backbone("MobileNetV2", input_shape=(96, 96, 3), alpha=0.5)
+    message = str(error.value)
+    assert "network is unreachable" in message and f"CNNBOOK_WEIGHTS={tmp_path}" in message
+    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5" in message
+
+
+def test_random_weights_need_no_file(monkeypatch):
+    monkeypatch.delenv("CNNBOOK_WEIGHTS", raising=False)
+    model = pretrained.backbone("MobileNetV2", input_shape=(32, 32, 3), alpha=0.35, weights=None)
+    assert model.output.shape[1:] == (1, 1, 1280)
+
+
+def test_unknown_backbones_and_misplaced_options_are_named():
+    with pytest.raises(ParameterError, match="backbone='MobileNetV3' is not allowed: choose one of 'MobileNetV2'"):
+        pretrained.weights_file("MobileNetV3", directory="/nowhere")
+    with pytest.raises(TypeError, match="alpha applies to MobileNetV2 only"):
+        pretrained.weights_file("VGG16", alpha=0.5, directory="/nowhere")
