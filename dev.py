@@ -91,9 +91,11 @@ def cmd_test(args):
     data = default_data()
     if data:
         env["CNNBOOK_DATA"] = data
-    targets = args or ["tests", "notebooks"]
+    # Without a path among the arguments (`test -k lenet`), test everything the suite holds.
+    names_a_path = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args)
+    targets = [] if names_a_path else ["tests", "notebooks"]
     nbval = ["--nbval", "--nbval-current-env", "--nbval-cell-timeout", "900"]
-    run(PYTHON, "-m", "pytest", *targets, *nbval, cwd=ROOT, env=env)
+    run(PYTHON, "-m", "pytest", *targets, *args, *nbval, cwd=ROOT, env=env)
 
 
 def cmd_data(args):
