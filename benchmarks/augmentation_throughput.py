@@ -2,8 +2,8 @@
 
     KERAS_BACKEND=jax python benchmarks/augmentation_throughput.py [--images 10000] [--rounds 5]
 
-Trains a ResNet-20 (He et al., 2016, Section 4.2; 0.27M parameters, 41M multiply-accumulates per
-image) on uint8 CIFAR-10 images through the training wrapper, optimizer and loss of
+Trains the registered ResNet-20 (He et al., 2016, Section 4.2: option-A shortcuts, 0.27M
+parameters, 41M multiply-accumulates per image) on uint8 CIFAR-10 images through the training wrapper, optimizer and loss of
 `cnnbook.train`, in two variants:
 
 - *augmented*: random crop from 4-pixel padding and horizontal flip (`RandomCropFlip`, inside
@@ -24,36 +24,16 @@ import statistics
 import time
 
 import keras
-from keras import layers
 
 import cnnbook
-from cnnbook import blocks
 from cnnbook.data import one_hot
 from cnnbook.results import write_json_atomic
 from cnnbook.train import Recipe, make_optimizer, training_wrapper
 
 
-def resnet20(num_classes=10):
-    """ResNet-20 for CIFAR: 3 stages of 3 basic blocks (16, 32, 64 filters), 1x1 projection
-    shortcuts where the shape changes, global average pooling."""
-    inputs = keras.Input((32, 32, 3))
-    x = blocks.conv_bn_act(inputs, 16, 3, name="stem")
-    for stage, filters in enumerate((16, 32, 64)):
-        for block in range(3):
-            strides = 2 if stage > 0 and block == 0 else 1
-            name = f"stage{stage + 1}_block{block + 1}"
-            y = blocks.conv_bn_act(x, filters, 3, strides=strides, name=f"{name}_a")
-            y = blocks.conv_bn_act(y, filters, 3, activation=None, name=f"{name}_b")
-            if strides != 1:
-                x = blocks.conv_bn_act(x, filters, 1, strides=strides, activation=None, name=f"{name}_shortcut")
-            x = layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
-    x = blocks.global_pool(x, "avg")
-    return keras.Model(inputs, blocks.classifier(x, num_classes), name="resnet20")
-
-
 def compiled(data, recipe):
     """The training wrapper of `cnnbook.train.fit`, compiled the same way."""
-    wrapper = training_wrapper(resnet20(), data, augment=recipe.augment)
+    wrapper = training_wrapper(cnnbook.models.build("resnet20"), data, augment=recipe.augment)
     steps = math.ceil(len(data.y_train) / recipe.batch_size)
     wrapper.compile(
         optimizer=make_optimizer(recipe, steps),
