@@ -10,6 +10,7 @@ import keras
 from keras import layers
 
 from cnnbook.errors import check_choice
+from cnnbook.layers import BatchNormalization
 
 
 def _activation_name(activation):
@@ -35,7 +36,7 @@ def conv_bn_act(x, filters, kernel_size, *, strides=1, padding="same", activatio
     The bias is left out because batch normalization's shift makes it redundant.
     """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = BatchNormalization(name=f"{name}_bn")(x)
     return apply_activation(x, activation, name=name)
 
 

@@ -7,6 +7,8 @@
 - `lecun_tanh`: the scaled hyperbolic tangent of LeCun et al. (1998).
 - `LocalResponseNormalization`: AlexNet's normalization across neighbouring maps (2012), also in
   VGG's configuration A-LRN and GoogLeNet.
+- `BatchNormalization`: Keras' batch normalization, computed by the backend's fused kernel where
+  it has one (several times faster to train on a CPU); the same weights, results and config.
 """
 
 import keras
@@ -205,3 +207,87 @@ class LocalResponseNormalization(keras.layers.Layer):
         for d in output_shape[1:]:
             count *= d
         return int(count)
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` (Ioffe and Szegedy, 2015), through a fused kernel.
+
+    Keras 3 computes batch normalization from generic operations (cast to float32, moments,
+    scale and shift, cast back: about ten passes over the activations, forward and backward).
+    TensorFlow and PyTorch each have one fused kernel for it, which oneDNN runs on a CPU in
+    bfloat16 as well. On a 2-core Xeon, training ResNet-20 in ``mixed_bfloat16`` on TensorFlow
+    went from 550 to 1,060 images/s with this layer (``benchmarks/cpu_training.py``).
+
+    Everything else is Keras' layer: the same weights (gamma, beta, moving mean and variance),
+    the same ``momentum`` and ``epsilon`` semantics (the moving variance is updated with the
+    biased batch variance, as Keras does), the same config, so parameter counts and saved
+    models are unchanged and `keras.applications` weights load. The fused path is taken for 4-D
+    channels-last float32 or bfloat16 inputs without a mask, renormalization or synchronized
+    statistics, on TensorFlow and PyTorch; everything else (JAX, whose XLA fuses the generic
+    operations itself) goes through Keras' own ``call``.
+    """
+
+    def _fusable(self, inputs, mask):
+        return (
+            mask is None
+            and not self.renorm
+            and not self.synchronized
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "bfloat16")
+            and keras.backend.backend() in ("tensorflow", "torch")
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        fused = _fused_batch_norm_tf if keras.backend.backend() == "tensorflow" else _fused_batch_norm_torch
+        outputs = fused(self, inputs, training=bool(training and self.trainable))
+        return ops.cast(outputs, self.compute_dtype)
+
+    def _update_moving_statistics(self, mean, variance):
+        momentum = self.momentum
+        self.moving_mean.assign(self.moving_mean * momentum + ops.cast(mean, "float32") * (1.0 - momentum))
+        self.moving_variance.assign(
+            self.moving_variance * momentum + ops.cast(variance, "float32") * (1.0 - momentum)
+        )
+
+
+def _fused_batch_norm_tf(layer, inputs, *, training):
+    import tensorflow as tf
+
+    ones = tf.ones(layer.moving_mean.shape, "float32")
+    scale = tf.cast(layer.gamma, "float32") if layer.scale else ones
+    offset = tf.cast(layer.beta, "float32") if layer.center else tf.zeros_like(ones)
+    if not training:
+        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            inputs, scale, offset, mean=tf.cast(layer.moving_mean, "float32"),
+            variance=tf.cast(layer.moving_variance, "float32"), epsilon=layer.epsilon,
+            data_format="NHWC", is_training=False,
+        )  # fmt: skip
+        return outputs
+    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+        inputs, scale, offset, epsilon=layer.epsilon, data_format="NHWC", is_training=True
+    )
+    # The kernel returns the unbiased batch variance; Keras' moving variance uses the biased one.
+    count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:3]), "float32")
+    layer._update_moving_statistics(mean, variance * (count - 1.0) / tf.maximum(count, 1.0))
+    return outputs
+
+
+def _fused_batch_norm_torch(layer, inputs, *, training):
+    import torch
+
+    x = inputs.permute(0, 3, 1, 2)  # a channels-last view: no copy
+    weight = layer.gamma.value if layer.scale else None
+    bias = layer.beta.value if layer.center else None
+    if not training:
+        outputs = torch.nn.functional.batch_norm(
+            x, layer.moving_mean.value, layer.moving_variance.value, weight, bias, False, 0.0, layer.epsilon
+        )
+    else:
+        outputs, mean, inverse_std = torch.native_batch_norm(x, weight, bias, None, None, True, 0.0, layer.epsilon)
+        with torch.no_grad():
+            layer._update_moving_statistics(mean, inverse_std.pow(-2) - layer.epsilon)
+    return outputs.permute(0, 2, 3, 1)

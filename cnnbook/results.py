@@ -59,6 +59,7 @@ class Record:
     git_dirty: bool | None
     date: str
     notes: str = ""
+    precision_reason: str = ""  # why this precision (cnnbook.system.precision_and_reason)
     extra: dict = field(default_factory=dict)
     schema: int = SCHEMA
 

@@ -72,32 +72,78 @@ def cpu_name():
     return f"{model} ({cores} cores)"
 
 
-def choose_precision(precision, device):
-    """Resolve ``"auto"``: bfloat16 mixed precision on GPUs that have it (compute capability 8.0,
-    Ampere, and later), float16 with loss scaling on older GPUs (7.x), float32 on CPUs."""
+# CPU feature flags (Linux /proc/cpuinfo names) with native bfloat16 arithmetic: AVX512-BF16
+# (dot products, Cooper Lake and later Xeons, Zen 4) and AMX-BF16 (tile matrix multiplies,
+# Sapphire Rapids and later). Without them oneDNN emulates bfloat16 and is slower than float32.
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# Backends whose CPU training gets faster in mixed_bfloat16 where the CPU has those flags
+# (benchmarks/cpu_training.py: ResNet-20 on a 2-core Xeon with AMX, TensorFlow 2.1x and
+# PyTorch 1.6x the float32 throughput). XLA on the CPU (JAX) does not use oneDNN's kernels.
+BF16_CPU_BACKENDS = ("tensorflow", "torch")
+
+
+def cpu_flags():
+    """The processor's feature flags, as a set of names (empty where /proc/cpuinfo is absent)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def choose_precision(precision, device, *, backend_name=None, flags=None):
+    """Resolve ``"auto"`` to the fastest precision that trains as well as float32.
+
+    On a GPU: bfloat16 mixed precision from compute capability 8.0 (Ampere) on, float16 with
+    loss scaling on 7.x, float32 before. On a CPU: ``mixed_bfloat16`` where the processor has
+    native bfloat16 arithmetic (``BF16_CPU_FLAGS``) and the backend uses it
+    (``BF16_CPU_BACKENDS``), else float32. Other values are returned as given.
+
+    Args:
+        precision: ``"auto"`` or one of the Keras dtype policies in `PRECISIONS`.
+        device: `accelerator`'s dict, or None for the CPU.
+        backend_name: the Keras backend (default: the one in use).
+        flags: the CPU's feature flags (default: `cpu_flags`).
+    """
+    return precision_and_reason(precision, device, backend_name=backend_name, flags=flags)[0]
+
+
+def precision_and_reason(precision, device, *, backend_name=None, flags=None):
+    """`choose_precision`'s answer and why, e.g. ``("mixed_bfloat16", "auto: the CPU has amx_bf16")``."""
     check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
-        return precision
-    if device is None:
-        return "float32"
-    major = device["compute_capability"][0]
-    return "mixed_bfloat16" if major >= 8 else "mixed_float16" if major >= 7 else "float32"
+        return precision, "set by the precision parameter"
+    if device is not None:
+        major, minor = device["compute_capability"][:2]
+        chosen = "mixed_bfloat16" if major >= 8 else "mixed_float16" if major >= 7 else "float32"
+        return chosen, f"auto: GPU of compute capability {major}.{minor}"
+    backend_name = backend_name or backend()
+    flags = cpu_flags() if flags is None else set(flags)
+    native = [flag for flag in BF16_CPU_FLAGS if flag in flags]
+    if not native:
+        return "float32", "auto: the CPU has no native bfloat16 (amx_bf16 or avx512_bf16)"
+    if backend_name not in BF16_CPU_BACKENDS:
+        return "float32", f"auto: the CPU has {native[0]}, but {backend_name} trains faster in float32 on a CPU"
+    return "mixed_bfloat16", f"auto: the CPU has {native[0]}"
 
 
 def setup(seed=0, precision="auto"):
     """Seed every random generator, set the global precision policy, and describe the machine.
 
     Call it before building models: the precision policy applies to layers created afterwards.
-    Returns `describe`'s dict, with the seed and the precision chosen.
+    Returns `describe`'s dict, with the seed, the precision chosen and why
+    (``precision_reason``; see `choose_precision`).
     """
     import keras
 
     seed = check_int("seed", seed, minimum=0)
     device = accelerator()
-    chosen = choose_precision(precision, device)
+    chosen, reason = precision_and_reason(precision, device)
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(chosen)
-    return {**describe(device), "seed": seed, "precision": chosen}
+    return {**describe(device), "seed": seed, "precision": chosen, "precision_reason": reason}
 
 
 def describe(device=None):

@@ -204,6 +204,26 @@ def training_wrapper(model, data, *, augment):
     return keras.Model(inputs, model(x), name=f"{model.name}_training")
 
 
+def compiled_wrapper(model, data, recipe, *, jit_compile="auto"):
+    """The `training_wrapper` of ``model``, compiled as `fit` compiles it: the recipe's optimizer
+    and schedule, cross-entropy on logits with its label smoothing, accuracy.
+
+    ``jit_compile="auto"`` is Keras' choice: XLA on a GPU where the model allows it, never on a
+    CPU (TensorFlow's XLA bypasses oneDNN there, and trains ResNet-20 at half the speed;
+    ``benchmarks/cpu_training.py`` measures it).
+    """
+    steps_per_epoch = math.ceil(len(data.y_train) / recipe.batch_size)
+    wrapper = training_wrapper(model, data, augment=recipe.augment)
+    wrapper.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        steps_per_execution=recipe.steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    return wrapper
+
+
 # ---------------------------------------------------------------------------------------------
 # Callbacks
 
@@ -355,6 +375,7 @@ class FitResult:
             keras_version=env["keras_version"],
             python=env["python"],
             precision=env["precision"],
+            precision_reason=env.get("precision_reason", ""),
             git_commit=env["git_commit"],
             git_dirty=env["git_dirty"],
             date=env["date"],
@@ -431,14 +452,7 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         json.dumps({"name": name, "model": model.name, "recipe": recipe.to_dict(), "data": data.sizes()}, indent=1)
     )
 
-    steps_per_epoch = math.ceil(len(data.y_train) / recipe.batch_size)
-    wrapper = training_wrapper(model, data, augment=recipe.augment)
-    wrapper.compile(
-        optimizer=make_optimizer(recipe, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-        steps_per_execution=recipe.steps_per_execution,
-    )
+    wrapper = compiled_wrapper(model, data, recipe)
     initial_weights = wrapper.get_weights()
     # Cross-entropy of a uniform guess is ln(classes); a hundred times that means the logits blew up.
     loss_limit = 100 * math.log(data.num_classes)

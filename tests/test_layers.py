@@ -160,3 +160,118 @@ def test_local_response_normalization_does_not_overflow_in_mixed_precision():
 def test_local_response_normalization_refuses_a_window_without_a_middle(size):
     with pytest.raises(ValueError, match="odd whole number"):
         LocalResponseNormalization(size=size)
+
+
+# ---------------------------------------------------------------------------------------------
+# BatchNormalization: the fused kernel gives Keras' results
+
+
+def _keras_and_fused(policy, **options):
+    from cnnbook.layers import BatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(16, 6, 6, 5)) * 3 + 2).astype("float32")
+    reference = keras.layers.BatchNormalization(dtype=policy, **options)
+    fused = BatchNormalization(dtype=policy, **options)
+    for layer in (reference, fused):
+        layer.build(x.shape)
+        if layer.scale:
+            layer.gamma.assign(np.linspace(0.5, 2.0, 5).astype("float32"))
+        if layer.center:
+            layer.beta.assign(np.linspace(-1.0, 1.0, 5).astype("float32"))
+    return x, reference, fused
+
+
+def _gradients(layer, x):
+    """d(sum(output * w)) / d(input, gamma), on the suite's backend."""
+    weights = np.random.default_rng(1).normal(size=x.shape).astype("float32")
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = tf.reduce_sum(tf.cast(layer(xt, training=True), "float32") * weights)
+        return [numpy(g) for g in tape.gradient(loss, [xt, layer.gamma.value])]
+    if backend == "torch":
+        import torch
+
+        xt = torch.tensor(x, requires_grad=True)
+        loss = (layer(xt, training=True).float() * torch.tensor(weights)).sum()
+        gamma = layer.gamma.value
+        grads = torch.autograd.grad(loss, [xt, gamma])
+        return [g.detach().numpy() for g in grads]
+    import jax
+
+    def f(xv, g):
+        out, _ = layer.stateless_call([g, layer.beta.value], [layer.moving_mean.value, layer.moving_variance.value],
+                                      xv, training=True)  # fmt: skip
+        return (out.astype("float32") * weights).sum()
+
+    return [np.asarray(g) for g in jax.grad(f, argnums=(0, 1))(x, layer.gamma.value)]
+
+
+@pytest.mark.parametrize("policy, atol", [("float32", 1e-5), ("mixed_bfloat16", 0.05)])
+def test_fused_batch_norm_matches_keras_in_training_and_inference(policy, atol):
+    x, reference, fused = _keras_and_fused(policy, momentum=0.9, epsilon=1e-3)
+    for training in (True, True, False):  # two updates of the moving statistics, then inference
+        a = numpy(keras.ops.cast(reference(x, training=training), "float32"))
+        b = numpy(keras.ops.cast(fused(x, training=training), "float32"))
+        np.testing.assert_allclose(b, a, atol=atol)
+        assert fused.compute_dtype == reference.compute_dtype
+    # Two steps from mean 0 and variance 1 with momentum 0.9; the variance is the biased one, as in Keras.
+    rtol = 1e-5 if policy == "float32" else 1e-3  # bfloat16 inputs: statistics of the rounded values
+    for layer in (fused, reference):
+        np.testing.assert_allclose(numpy(layer.moving_mean), 0.19 * x.mean(axis=(0, 1, 2)), rtol=rtol * 10)
+        np.testing.assert_allclose(numpy(layer.moving_variance), 0.81 + 0.19 * x.var(axis=(0, 1, 2)), rtol=rtol)
+
+
+def test_fused_batch_norm_gradients_match_keras():
+    x, reference, fused = _keras_and_fused("float32")
+    for a, b in zip(_gradients(reference, x), _gradients(fused, x)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_batch_norm_without_scale_and_center():
+    x, reference, fused = _keras_and_fused("float32", scale=False, center=False)
+    np.testing.assert_allclose(numpy(fused(x, training=True)), numpy(reference(x, training=True)), atol=1e-5)
+    assert len(fused.weights) == len(reference.weights) == 2
+
+
+def test_fused_batch_norm_falls_back_to_keras_where_it_has_no_kernel():
+    from cnnbook.layers import BatchNormalization
+
+    x = np.random.default_rng(0).normal(size=(8, 4, 3)).astype("float32")  # 3-D: Keras' own path
+    layer, reference = BatchNormalization(axis=1), keras.layers.BatchNormalization(axis=1)
+    np.testing.assert_allclose(numpy(layer(x, training=True)), numpy(reference(x, training=True)), atol=1e-5)
+
+
+def test_fused_batch_norm_keeps_the_keras_config_and_reloads(tmp_path):
+    from cnnbook.layers import BatchNormalization
+
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, BatchNormalization(momentum=0.8, epsilon=1e-4, name="bn")(inputs))
+    model.layers[-1].moving_mean.assign(np.array([1.0, 2.0, 3.0], "float32"))
+    model.save(tmp_path / "bn.keras")
+    again = keras.saving.load_model(tmp_path / "bn.keras")
+    assert type(again.get_layer("bn")) is BatchNormalization
+    assert again.get_layer("bn").get_config() == model.get_layer("bn").get_config()
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype("float32")
+    np.testing.assert_allclose(numpy(again(x)), numpy(model(x)), atol=1e-6)
+
+
+def test_fused_batch_norm_takes_the_fused_kernel_on_tensorflow_and_torch(monkeypatch):
+    from cnnbook.layers import BatchNormalization
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("JAX has no fused kernel: XLA fuses Keras' own operations")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Keras' generic batch normalization ran")
+
+    monkeypatch.setattr(keras.layers.BatchNormalization, "call", refuse)
+    x = np.ones((2, 3, 3, 4), "float32")
+    for policy in ("float32", "mixed_bfloat16"):
+        layer = BatchNormalization(dtype=policy)
+        layer(x, training=True), layer(x, training=False)

@@ -24,8 +24,43 @@ def test_importing_cnnbook_is_cheap():
      ({"name": "K80", "compute_capability": (3, 7)}, "float32")],
 )  # fmt: skip
 def test_auto_precision_follows_the_hardware(device, expected):
-    assert system.choose_precision("auto", device) == expected
+    assert system.choose_precision("auto", device, flags=set()) == expected
     assert system.choose_precision("float32", device) == "float32"
+
+
+@pytest.mark.parametrize(
+    "flags, backend_name, expected",
+    [({"avx2", "avx512f", "amx_bf16", "avx512_bf16"}, "tensorflow", "mixed_bfloat16"),  # Sapphire Rapids
+     ({"avx2", "avx512f", "avx512_bf16"}, "torch", "mixed_bfloat16"),  # Zen 4, Cooper Lake
+     ({"avx2", "avx512f", "avx512_vnni"}, "tensorflow", "float32"),  # Cascade Lake: emulated bf16 is slower
+     ({"avx2", "fma"}, "torch", "float32"),  # AMD EPYC before Zen 4
+     ({"amx_bf16", "avx512_bf16"}, "jax", "float32")],  # XLA on the CPU does not use oneDNN
+)  # fmt: skip
+def test_auto_precision_on_a_cpu_follows_its_flags_and_the_backend(flags, backend_name, expected):
+    chosen, reason = system.precision_and_reason("auto", None, backend_name=backend_name, flags=flags)
+    assert chosen == expected
+    assert reason.startswith("auto: ")
+    if expected == "mixed_bfloat16":
+        assert "bf16" in reason
+    assert system.choose_precision("float32", None, backend_name=backend_name, flags=flags) == "float32"
+
+
+def test_cpu_flags_are_read_from_this_machine():
+    flags = system.cpu_flags()
+    if sys.platform.startswith("linux"):
+        assert "fpu" in flags or "fp" in flags or "sse2" in flags  # x86 'fpu'/'sse2', arm 'fp'
+
+
+def test_setup_records_the_precision_and_why():
+    env = system.setup(seed=0, precision="float32")
+    assert env["precision"] == "float32" and env["precision_reason"] == "set by the precision parameter"
+    env = system.setup(seed=0)
+    expected = system.choose_precision("auto", system.accelerator())
+    assert env["precision"] == expected and env["precision_reason"].startswith("auto: ")
+    import keras
+
+    assert keras.config.dtype_policy().name == expected
+    keras.config.set_dtype_policy("float32")
 
 
 def test_unknown_precision_is_refused():

@@ -101,4 +101,4 @@ def build(name, input_shape=None, num_classes=None, **options):
 
 
 # Importing the model modules registers their models.
-from cnnbook.models import alexnet, densenet, googlenet, inception, lenet, nin, resnet, vgg  # noqa: E402,F401
+from cnnbook.models import alexnet, densenet, googlenet, inception, lenet, nin, resnet, speednet, vgg  # noqa: E402,F401

@@ -51,6 +51,7 @@ from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import check_float, check_int
+from cnnbook.layers import BatchNormalization
 from cnnbook.models import register
 from cnnbook.models.resnet import BN_EPSILON, allow_deep_graph, check_depth
 
@@ -63,7 +64,7 @@ COMPRESSION = 0.5  # theta: a transition keeps half of the maps
 
 
 def _bn_relu(x, *, name):
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return blocks.apply_activation(x, "relu", name=name)
 
 
@@ -105,7 +106,7 @@ def _densenet(inputs, x, block_sizes, growth_rate, compression, *, num_classes, 
         x = dense_block(x, num_layers, growth_rate, name=f"conv{index + 2}")
         if index < len(block_sizes) - 1:
             x = transition(x, compression, name=f"pool{index + 2}")
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="bn")(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
     return blocks.head_or_features(inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes),
                                    name=name)  # fmt: skip

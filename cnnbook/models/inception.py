@@ -113,6 +113,7 @@ from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import ParameterError, check_bool, check_choice
+from cnnbook.layers import BatchNormalization
 from cnnbook.models import register
 
 _V3_PAPER = (
@@ -135,7 +136,7 @@ def conv_bn(x, filters, kernel_size, *, strides=1, padding="same", activation="r
     keras.applications' convolutional layer, whose parameter counts this reproduces.
     """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(scale=False, name=f"{name}_bn")(x)
+    x = BatchNormalization(scale=False, name=f"{name}_bn")(x)
     return blocks.apply_activation(x, activation, name=name)
 
 

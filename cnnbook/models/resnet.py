@@ -112,6 +112,7 @@ from keras import layers, ops
 
 from cnnbook import blocks
 from cnnbook.errors import ParameterError, check_bool, check_choice, check_int
+from cnnbook.layers import BatchNormalization
 from cnnbook.models import register
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; Caffe and PyTorch use 1e-5
@@ -191,7 +192,7 @@ def _conv(x, filters, kernel_size, *, strides=1, use_bias=False, name):
 
 
 def _bn(x, *, name):
-    return layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
 
 
 def conv_bn(x, filters, kernel_size, *, strides=1, use_bias=False, activation="relu", name):
