@@ -2,7 +2,8 @@
 """Developer commands for cnnbook. Needs only Python 3.10+; installs the rest into .venv/.
 
     python3 dev.py book      build the book into _build/html (warnings are errors)
-    python3 dev.py test      run every test: unit tests, then each notebook under nbval (smoke profile)
+    python3 dev.py test      run every test: unit tests, then each notebook under nbval (smoke profile);
+                             prepares .data/ from ../shared first when no CIFAR-10 is at hand
     python3 dev.py data      write .data/cifar-10-batches-py/ from ../shared/datasets/cifar10
     python3 dev.py sync      rewrite the notebooks' Colab setup cells from _config.yml
     python3 dev.py lock      rewrite constraints.txt from what .venv/ holds
@@ -75,6 +76,17 @@ def default_data():
     return str(local) if (local / "cifar-10-batches-py").is_dir() else None
 
 
+def ensure_data():
+    """`default_data`, after writing .data/ from ../shared when neither it nor CNNBOOK_DATA has
+    CIFAR-10 and ../shared does (a fresh clone beside the project's shared folder)."""
+    data = default_data()
+    if data is None and (SHARED_CIFAR / "tools" / "cifar10_unpack.py").exists():
+        print("CIFAR-10 is neither in CNNBOOK_DATA nor in .data/: preparing it from ../shared", flush=True)
+        cmd_data([])
+        data = default_data()
+    return data
+
+
 def cmd_book(args):
     ensure_venv("book")
     shutil.rmtree(ROOT / "_build" / ".doctrees", ignore_errors=True)  # a stale cache hides warnings
@@ -88,7 +100,7 @@ def cmd_test(args):
     env["CNNBOOK_PROFILE"] = "smoke"  # CI never trains a full recipe
     env.setdefault("KERAS_BACKEND", "tensorflow")
     env.pop("MPLBACKEND", None)  # MPLBACKEND=Agg would make the notebooks' figures vanish
-    data = default_data()
+    data = ensure_data()
     if data:
         env["CNNBOOK_DATA"] = data
     # Without a path among the arguments (`test -k lenet`), test everything the suite holds.

@@ -3,12 +3,18 @@
 Every chapter has a papermill ``parameters`` cell whose values default to ``None`` ("the
 profile's value"), then resolves them against its two profiles:
 
-- ``smoke``: a small real subset on the CPU in a minute or two, what CI runs;
-- ``full``: the real recipe on a GPU, what the book's numbers come from.
+- ``smoke``: a small real subset in a minute or two on a CPU, what CI runs;
+- ``full``: the chapter's real recipe, what the book's numbers come from, sized so that all of a
+  chapter's full runs together finish on a 2-core CPU within the chapter's budget
+  (`BUDGET_MINUTES`: 45 minutes, 90 for ResNet, DenseNet and transfer learning). On a GPU it
+  takes seconds to minutes; the paper-scale schedules are papermill parameters away.
 
 ``profile="auto"`` (the default) takes ``$CNNBOOK_PROFILE`` when it is set, else ``full`` when a
 GPU is present and ``smoke`` otherwise. So the profile is chosen without editing the notebook,
 and a stored notebook carries no value that would make CI train the full recipe.
+
+A chapter's finished runs are reused when it is executed again (`cnnbook.train.fit`);
+``retrain=True`` trains them afresh.
 
     cfg = cnnbook.config.resolve(
         profile,
@@ -29,6 +35,8 @@ from dataclasses import dataclass
 from cnnbook.errors import ParameterError, check_choice, check_int
 
 PROFILES = ("smoke", "full")
+# Minutes that all of a chapter's full-profile runs may take together on a 2-core CPU.
+BUDGET_MINUTES = {"default": 45, "09_resnet": 90, "10_densenet": 90, "11_transfer_learning": 90}
 DATA_FIELDS = ("train_per_class", "val_per_class", "test_per_class")
 DATA_DEFAULTS = {"train_per_class": None, "val_per_class": 500, "test_per_class": None}
 
@@ -62,12 +70,13 @@ class ChapterConfig:
     recipe: object
     options: dict
     sources: dict
+    retrain: bool = False
 
     def table(self):
         """Every setting with its value and where it came from, as a pandas DataFrame."""
         import pandas as pd
 
-        values = {"profile": self.profile, "model": self.model, "seed": self.seed, **self.data}
+        values = {"profile": self.profile, "model": self.model, "seed": self.seed, "retrain": self.retrain, **self.data}
         values.update(self.recipe.to_dict())
         values.update(self.options)
         rows = [
@@ -84,7 +93,12 @@ class ChapterConfig:
         return self.table().to_string()
 
 
-def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, **parameters):
+def budget_minutes(chapter):
+    """The chapter's full-profile budget on a 2-core CPU, in minutes."""
+    return BUDGET_MINUTES.get(chapter, BUDGET_MINUTES["default"])
+
+
+def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, retrain=False, **parameters):
     """Resolve a chapter's parameters against its profiles; see the module docstring.
 
     Args:
@@ -92,6 +106,8 @@ def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, **p
         smoke, full: each profile's values: `Recipe` fields, data sizes (``train_per_class``,
             ``val_per_class``, ``test_per_class``) and chapter options of the chapter's own.
         seed: the run's seed (a whole number >= 0).
+        retrain: train the chapter's runs again even where a finished run of the same model,
+            data and recipe can be reused (True or False).
         model: a registered model name, or None for chapters without a model parameter.
         models: the names ``model`` may take in this chapter (default: every registered model).
         **parameters: the parameters cell's values; None keeps the profile's value.
@@ -116,6 +132,9 @@ def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, **p
         elif name in defaults:
             values[name], sources[name] = defaults[name], f"{profile} profile"
     seed = check_int("seed", seed, minimum=0)
+    if not isinstance(retrain, bool):
+        raise ParameterError("retrain", retrain, "retrain must be True or False")
+    sources["retrain"] = "parameter"
     if model is not None:
         from cnnbook import models as registry
 
@@ -135,7 +154,7 @@ def resolve(profile="auto", *, smoke, full, seed=0, model=None, models=None, **p
         value = values.get(name)
         reference = full.get(name, smoke.get(name))
         options[name] = _check_like(name, value, reference)
-    return ChapterConfig(profile, reason, model, seed, data, recipe, options, sources)
+    return ChapterConfig(profile, reason, model, seed, data, recipe, options, sources, retrain)
 
 
 def _check_like(name, value, reference):

@@ -60,6 +60,7 @@ class Record:
     date: str
     notes: str = ""
     precision_reason: str = ""  # why this precision (cnnbook.system.precision_and_reason)
+    reused: bool = False  # loaded from a finished run (cnnbook.train.fit); train_seconds are the original run's
     extra: dict = field(default_factory=dict)
     schema: int = SCHEMA
 
@@ -149,3 +150,35 @@ def table(records, columns=COLUMNS):
 
     rows = [{label: getattr(r, key) for key, label in columns.items()} for r in records]
     return pd.DataFrame(rows, index=pd.Index([r.name for r in records], name="run"))
+
+
+def profile_time(chapter, directory=None):
+    """How long the chapter's full profile took, from its records: one row per kind of machine
+    (a 2-core CPU, a GPU), with the hardware, backend, precision, number of runs and minutes of
+    training (validation included) of all the chapter's runs together, and the chapter's budget.
+
+    A kind of machine without records says so instead of guessing. Reused runs count with the
+    time they took when they were trained.
+    """
+    import pandas as pd
+
+    from cnnbook.config import budget_minutes
+
+    records = [r for r in load_all(directory, chapter=chapter) if r.profile == "full"]
+    rows = {}
+    for kind, mine in (("CPU", [r for r in records if r.device == "CPU"]), ("GPU", [r for r in records if r.device != "CPU"])):
+        if not mine:
+            rows[kind] = {"hardware": "not measured yet (no full-profile record)", "backend": "", "precision": "",
+                          "runs": 0, "minutes": None}  # fmt: skip
+            continue
+        rows[kind] = {
+            "hardware": ", ".join(sorted({r.hardware for r in mine})),
+            "backend": ", ".join(sorted({r.backend for r in mine})),
+            "precision": ", ".join(sorted({r.precision for r in mine})),
+            "runs": len(mine),
+            "minutes": round(sum(r.train_seconds for r in mine) / 60, 1),
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "full profile on"
+    frame["budget (2-core CPU)"] = f"{budget_minutes(chapter)} min"
+    return frame

@@ -12,10 +12,16 @@ What `fit` does:
 - compiles with SGD + Nesterov momentum or AdamW, decoupled weight decay (not on biases and
   batch-norm parameters unless asked), label smoothing, and a schedule: linear warm-up then
   cosine decay, one-cycle, or constant after warm-up;
-- prints one line per epoch (loss, accuracy, validation, learning rate, seconds, time left);
+- prints progress every few epochs (about ten lines a run, the first and the last epoch among
+  them: loss, accuracy, validation, learning rate, seconds, time left);
 - backs up weights and optimizer state after every epoch into ``runs/<name>-<fingerprint>/``;
   calling `fit` again with the same model, data and recipe after an interruption continues from
   the last completed epoch, and the history keeps every epoch;
+- keeps the final weights of a finished run there: calling `fit` again with the same model (the
+  same architecture and initial weights), data, recipe, backend and precision loads them and the
+  history in seconds instead of training again (``result.reused``); ``reuse=False`` trains
+  afresh. A run folder whose run differs in any of these is never reused or resumed: `fit` says
+  what changed and trains from scratch;
 - stops when the training loss stops being finite or exceeds a hundred times that of a uniform
   guess: the model gets back the weights of the last good epoch, ``result.diverged`` is True and
   ``result.message`` says what to try.
@@ -23,6 +29,7 @@ What `fit` does:
 
 import csv
 import dataclasses
+import datetime
 import hashlib
 import json
 import logging
@@ -224,6 +231,35 @@ def compiled_wrapper(model, data, recipe, *, jit_compile="auto"):
     return wrapper
 
 
+def fit_inputs(data, recipe):
+    """The training and validation inputs of ``Model.fit`` for ``data``, as keyword arguments.
+
+    On TensorFlow, one ``tf.data`` pipeline that shuffles every epoch and repeats, read for
+    ``steps_per_epoch`` steps an epoch: Keras' own pipeline for numpy arrays builds a new
+    iterator every epoch, which cost 4-5 s an epoch on a 2-core CPU (half of a 5,000-image
+    ResNet-20 epoch; ``benchmarks/cpu_training.py``). The epochs are the same: each one is a
+    pass over a fresh permutation of the training split, the last batch smaller. On JAX and
+    PyTorch, the numpy arrays as they are.
+    """
+    y_train, y_val = one_hot(data.y_train, data.num_classes), one_hot(data.y_val, data.num_classes)
+    if keras.backend.backend() != "tensorflow":
+        return dict(x=data.x_train, y=y_train, batch_size=recipe.batch_size, shuffle=True,
+                    validation_data=(data.x_val, y_val))  # fmt: skip
+    import tensorflow as tf
+
+    count = len(data.y_train)
+    train = (
+        tf.data.Dataset.from_tensor_slices((np.asarray(data.x_train), y_train))
+        .shuffle(count, reshuffle_each_iteration=True)
+        .batch(recipe.batch_size)
+        .repeat()
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val = tf.data.Dataset.from_tensor_slices((np.asarray(data.x_val), y_val)).batch(max(recipe.batch_size, 256))
+    # shuffle=False: the pipeline shuffles itself (Keras would warn that it cannot).
+    return dict(x=train, steps_per_epoch=math.ceil(count / recipe.batch_size), validation_data=val.cache(), shuffle=False)
+
+
 # ---------------------------------------------------------------------------------------------
 # Callbacks
 
@@ -270,22 +306,30 @@ class _GuardedBackup(keras.callbacks.BackupAndRestore):
 
 
 class _Progress(keras.callbacks.Callback):
-    """One line per epoch, with the time left."""
+    """A line every ``every`` epochs, and for the first and the last, with the time left."""
 
-    def __init__(self, epochs):
+    def __init__(self, epochs, every):
         super().__init__()
-        self.epochs = epochs
+        self.epochs, self.every = epochs, every
         self.times = []
 
     def on_epoch_end(self, epoch, logs=None):
         self.times.append(logs["seconds"])
-        left = (self.epochs - epoch - 1) * statistics.median(self.times[-5:])
+        done = epoch + 1
+        if not (len(self.times) == 1 or done % self.every == 0 or done == self.epochs):
+            return
+        left = (self.epochs - done) * statistics.median(self.times[-5:])
         print(
-            f"epoch {epoch + 1:>3}/{self.epochs}  loss {logs['loss']:.4f}  acc {logs.get('accuracy', float('nan')):.4f}"
+            f"epoch {done:>3}/{self.epochs}  loss {logs['loss']:.4f}  acc {logs.get('accuracy', float('nan')):.4f}"
             f"  val_loss {logs.get('val_loss', float('nan')):.4f}  val_acc {logs.get('val_accuracy', float('nan')):.4f}"
             f"  lr {logs['lr']:.2e}  {logs['seconds']:.1f}s  left {_duration(left)}",
             flush=True,
         )
+
+
+def log_interval(epochs, lines=10):
+    """Epochs between two progress lines, so that a run prints about ``lines`` of them."""
+    return max(1, math.ceil(epochs / lines))
 
 
 def _duration(seconds):
@@ -309,6 +353,7 @@ class FitResult:
     message: str
     run_dir: Path
     name: str
+    reused: bool = False  # loaded from a finished run in run_dir instead of trained
 
     @property
     def epochs_done(self):
@@ -367,6 +412,7 @@ class FitResult:
             val_accuracy=float(val[-1]),
             test_accuracy=None if test_accuracy is None else float(test_accuracy),
             diverged=self.diverged,
+            reused=self.reused,
             history={k: [_finite_or_none(v) for v in self.history[k]] for k in keep if k in self.history},
             hardware=env["hardware"],
             device=env["device"],
@@ -400,47 +446,117 @@ def predict(wrapper, images, batch_size=256):
     return np.asarray(wrapper.predict(np.asarray(images), batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
-def fingerprint(model, data, recipe):
-    """A short hash of what makes a run: model, data split sizes and statistics, recipe."""
-    key = {
+def run_key(model, data, recipe):
+    """What makes a run, as a dict: the model (its layers' configs and a hash of its initial
+    weights, so the seed counts), the data (split sizes, statistics and a hash of the labels and
+    of a sample of pixels), the recipe, the backend and the precision policy."""
+    layers_ = []
+    for layer in model.layers:
+        config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        layers_.append([type(layer).__name__, config])
+    weights = hashlib.sha1()
+    for w in model.get_weights():
+        weights.update(np.ascontiguousarray(w).tobytes())
+    content = hashlib.sha1(np.asarray(data.y_train).tobytes() + np.asarray(data.y_val).tobytes())
+    content.update(np.ascontiguousarray(np.asarray(data.x_train)[::97]).tobytes())
+    return {
         "model": model.name,
         "params": int(model.count_params()),
-        "layers": [type(layer).__name__ for layer in model.layers],
+        "architecture": hashlib.sha1(json.dumps(layers_, sort_keys=True, default=str).encode()).hexdigest()[:12],
+        "initial_weights": weights.hexdigest()[:12],
         "data": data.sizes(),
-        "mean": [round(m, 6) for m in data.mean],
+        "mean": [round(float(m), 6) for m in data.mean],
+        "data_content": content.hexdigest()[:12],
         "recipe": recipe.to_dict(),
+        "backend": keras.backend.backend(),
+        "precision": keras.config.dtype_policy().name,
     }
+
+
+def fingerprint(model, data, recipe, key=None):
+    """A short hash of `run_key`."""
+    key = key if key is not None else run_key(model, data, recipe)
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def default_run_dir(name, model, data, recipe):
+def _changes(before, now):
+    """Which parts of a run key differ, in words."""
+    changed = []
+    for part in sorted(set(before) | set(now)):
+        if part == "recipe" and isinstance(before.get(part), dict) and isinstance(now.get(part), dict):
+            changed += [f"recipe.{k} {before[part].get(k)!r} -> {now[part].get(k)!r}"
+                        for k in sorted(set(before[part]) | set(now[part])) if before[part].get(k) != now[part].get(k)]  # fmt: skip
+        elif before.get(part) != now.get(part):
+            changed.append(f"{part} {before.get(part)!r} -> {now.get(part)!r}")
+    return ", ".join(changed) or "a different fingerprint"
+
+
+def default_run_dir(name, model, data, recipe, key=None):
     root = system.project_root() or Path.cwd()
-    return root / "runs" / f"{name}-{fingerprint(model, data, recipe)}"
+    return root / "runs" / f"{name}-{fingerprint(model, data, recipe, key)}"
 
 
-def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=True):
+def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=True, reuse=True, log_every=None):
     """Train ``model`` on ``data`` (a `cnnbook.data.Dataset`) with ``recipe``; see the module doc.
 
     Args:
         model: a Keras model of normalized images (any registered model).
         data: the `Dataset`; validation accuracy is measured on its ``val`` split every epoch.
         recipe: a `Recipe`.
-        name: the run's name (default: the model's). With a fingerprint of the model, the data
-            and the recipe it names the run folder, where an interrupted run is resumed from:
-            give runs that differ in anything else, such as the seed, different names.
-        run_dir: where backups and the history live (default: ``runs/<name>-<fingerprint>``).
+        name: the run's name (default: the model's). With the fingerprint of the run (`run_key`:
+            model and initial weights, data, recipe, backend, precision) it names the run folder.
+        run_dir: where backups, the history and the final weights live (default:
+            ``runs/<name>-<fingerprint>``).
         callbacks: more Keras callbacks, called after the book's own.
-        verbose: print one line per epoch.
+        verbose: print progress.
+        reuse: load a finished run of the same fingerprint from ``run_dir`` instead of training
+            again (False: train from scratch, discarding what the folder holds).
+        log_every: epochs between progress lines (default: about ten lines a run).
 
     Returns:
-        a `FitResult`.
+        a `FitResult` (``reused`` says whether it was loaded).
     """
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a cnnbook.train.Recipe, got {type(recipe).__name__}")
+    check_bool("reuse", reuse)
     name = name or model.name
-    run_dir = Path(run_dir) if run_dir else default_run_dir(name, model, data, recipe)
+    key = run_key(model, data, recipe)
+    print_ = print if verbose else (lambda *args, **kwargs: None)
+    run_dir = Path(run_dir) if run_dir else default_run_dir(name, model, data, recipe, key)
     backup_dir, log_path = run_dir / "backup", run_dir / "history.csv"
+    final_path, done_path = run_dir / "final.weights.h5", run_dir / "done.json"
     run_dir.mkdir(parents=True, exist_ok=True)
+
+    previous = _read_json(run_dir / "run.json")
+    if previous is not None and previous.get("key") != key:
+        print_(f"{name}: {run_dir} holds a different run ({_changes(previous.get('key') or {}, key)}); "
+               "training from scratch.", flush=True)  # fmt: skip
+        _clear(run_dir)
+    elif not reuse:
+        _clear(run_dir)
+    (run_dir / "run.json").write_text(json.dumps({"name": name, "fingerprint": fingerprint(model, data, recipe, key),
+                                                  "key": key}, indent=1))  # fmt: skip
+
+    wrapper = compiled_wrapper(model, data, recipe)
+    done = _read_json(done_path)
+    if done is not None and final_path.exists():
+        try:
+            model.load_weights(str(final_path))
+        except Exception as error:  # a damaged file: train again rather than stop
+            print_(f"{name}: could not load {final_path} ({type(error).__name__}: {error}); training again.")
+            _clear(run_dir)
+        else:
+            history = _read_log(log_path)
+            result = FitResult(model, wrapper, recipe, data, history, done["diverged"], done.get("message", ""),
+                               run_dir, name, reused=True)  # fmt: skip
+            val = history.get("val_accuracy") or [float("nan")]
+            print_(
+                f"{name}: reusing the finished run in {run_dir} ({result.epochs_done} epochs, trained in "
+                f"{_duration(result.train_seconds)} on {done.get('date', '?')[:10]}; val_acc {val[-1]:.4f}). "
+                "fit(..., reuse=False), or the chapter's retrain parameter, trains it again.",
+                flush=True,
+            )
+            return result
 
     resume_epoch = _completed_epochs(backup_dir)
     if resume_epoch is None:
@@ -448,35 +564,23 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         log_path.unlink(missing_ok=True)
     else:
         _truncate_log(log_path, resume_epoch)
-    (run_dir / "run.json").write_text(
-        json.dumps({"name": name, "model": model.name, "recipe": recipe.to_dict(), "data": data.sizes()}, indent=1)
-    )
-
-    wrapper = compiled_wrapper(model, data, recipe)
     initial_weights = wrapper.get_weights()
     # Cross-entropy of a uniform guess is ln(classes); a hundred times that means the logits blew up.
     loss_limit = 100 * math.log(data.num_classes)
     backup = _GuardedBackup(str(backup_dir), loss_limit)
     own = [_EpochClock(), backup, keras.callbacks.CSVLogger(str(log_path), append=True)]
     if verbose:
-        own.append(_Progress(recipe.epochs))
+        every = log_interval(recipe.epochs) if log_every is None else check_int("log_every", log_every, minimum=1)
+        own.append(_Progress(recipe.epochs, every))
         start = f"resuming after epoch {resume_epoch}" if resume_epoch else "starting"
         print(
             f"{name}: {start}; {recipe.epochs} epochs of {len(data.y_train):,} images, batch {recipe.batch_size}, "
-            f"{recipe.optimizer} lr {recipe.learning_rate:g} ({recipe.schedule}); backups in {run_dir}",
+            f"{recipe.optimizer} lr {recipe.learning_rate:g} ({recipe.schedule}), "
+            f"{keras.config.dtype_policy().name}; backups in {run_dir}",
             flush=True,
         )
     try:
-        wrapper.fit(
-            data.x_train,
-            one_hot(data.y_train, data.num_classes),
-            batch_size=recipe.batch_size,
-            epochs=recipe.epochs,
-            validation_data=(data.x_val, one_hot(data.y_val, data.num_classes)),
-            shuffle=True,
-            callbacks=own + list(callbacks),
-            verbose=0,
-        )
+        wrapper.fit(**fit_inputs(data, recipe), epochs=recipe.epochs, callbacks=own + list(callbacks), verbose=0)
     except KeyboardInterrupt:
         done = _completed_epochs(backup_dir)
         print(
@@ -505,7 +609,25 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
             f"{recipe.warmup_epochs:g}). The history of the finished epochs is in {log_path}."
         )
         print(message, flush=True)
+    # The run is finished (or stopped for good): keep what it computed for the next call.
+    model.save_weights(str(final_path))  # the classifier alone: no optimizer state to load back
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    done_path.write_text(json.dumps({"diverged": diverged, "message": message, "date": stamp}, indent=1))
     return FitResult(model, wrapper, recipe, data, history, diverged, message, run_dir, name)
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _clear(run_dir):
+    """Forget the run in ``run_dir``: backups, history, final weights."""
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    for leftover in ("history.csv", "final.weights.h5", "done.json", "run.json"):
+        (run_dir / leftover).unlink(missing_ok=True)
 
 
 def _completed_epochs(backup_dir):

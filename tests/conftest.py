@@ -75,3 +75,12 @@ def small_real_dataset():
     import cnnbook
 
     return cnnbook.data.cifar10(train_per_class=300, val_per_class=50, test_per_class=100, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy_after_each_test():
+    """`cnnbook.system.setup()` sets a global dtype policy (mixed_bfloat16 on CPUs with native
+    bfloat16); no test may leave it to the next one."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].config.set_dtype_policy("float32")

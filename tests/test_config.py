@@ -47,7 +47,8 @@ def test_parameters_override_the_profile_and_none_keeps_it():
      ({"model": "lenet6"}, "model='lenet6' is not allowed: choose one of"),
      ({"seed": -1}, "seed=-1 is not allowed"),
      ({"train_per_class": 0}, "train_per_class=0 is not allowed"),
-     ({"compare": "yes"}, "compare='yes' is not allowed: compare must be True or False")],
+     ({"compare": "yes"}, "compare='yes' is not allowed: compare must be True or False"),
+     ({"retrain": "yes"}, "retrain='yes' is not allowed: retrain must be True or False")],
 )  # fmt: skip
 def test_bad_parameters_stop_with_a_message_naming_them(kwargs, message):
     kwargs = {"profile": "smoke", **kwargs}
@@ -66,3 +67,14 @@ def test_a_chapter_can_restrict_its_model_parameter():
 def test_a_parameter_no_profile_knows_is_a_programming_error():
     with pytest.raises(TypeError, match="'depth'"):
         config.resolve("smoke", **PROFILES, depth=20)
+
+
+def test_retrain_is_a_setting_of_every_chapter():
+    assert config.resolve("smoke", **PROFILES).retrain is False
+    cfg = config.resolve("smoke", **PROFILES, retrain=True)
+    assert cfg.retrain is True and cfg.table().loc["retrain", "value"] == "True"
+
+
+def test_budgets_are_45_minutes_and_90_for_the_long_chapters():
+    assert config.budget_minutes("02_lenet") == 45 and config.budget_minutes("03_alexnet") == 45
+    assert config.budget_minutes("09_resnet") == config.budget_minutes("10_densenet") == 90

@@ -70,3 +70,21 @@ def test_a_record_with_unknown_fields_is_refused():
     data = make_record().to_dict() | {"mystery": 1}
     with pytest.raises(ValueError, match="unknown fields"):
         Record.from_dict(data)
+
+
+def test_profile_time_sums_a_chapters_full_runs_per_kind_of_machine(tmp_path):
+    for name, seconds in (("a", 600.0), ("b", 300.0)):
+        results.save(make_record(name=name, train_seconds=seconds, hardware="Xeon (2 cores)", device="CPU",
+                                 precision="mixed_bfloat16"), tmp_path)  # fmt: skip
+    results.save(make_record(name="c", train_seconds=30.0, hardware="H200; host EPYC", device="H200"), tmp_path)
+    results.save(make_record(name="d", profile="smoke", train_seconds=5.0), tmp_path)  # not counted
+    frame = results.profile_time("02_lenet", tmp_path)
+    assert frame.loc["CPU", "minutes"] == 15.0 and frame.loc["CPU", "runs"] == 2
+    assert frame.loc["CPU", "precision"] == "mixed_bfloat16" and frame.loc["GPU", "minutes"] == 0.5
+    assert (frame["budget (2-core CPU)"] == "45 min").all()
+
+
+def test_profile_time_says_what_was_not_measured(tmp_path):
+    results.save(make_record(device="CPU"), tmp_path)
+    frame = results.profile_time("02_lenet", tmp_path)
+    assert frame.loc["GPU", "runs"] == 0 and "not measured" in frame.loc["GPU", "hardware"]

@@ -157,12 +157,81 @@ def test_a_killed_run_resumes_from_its_last_completed_epoch(tmp_path):
     assert not (run_dir / "backup").exists()  # a finished run leaves no backup behind
 
 
-def test_a_finished_run_is_not_resumed_but_trained_again(tmp_path):
+def _lenet_run(run_dir, data=None, recipe=None, seed=0, **kwargs):
+    cnnbook.system.setup(seed=seed, precision="float32")
+    recipe = recipe or Recipe(epochs=2, batch_size=20)
+    return fit(cnnbook.models.build("lenet5"), data or tiny_dataset(), recipe, run_dir=run_dir, verbose=False, **kwargs)
+
+
+def test_a_finished_run_is_reused_not_trained_again(tmp_path):
+    first = _lenet_run(tmp_path)
+    assert not first.reused and (tmp_path / "final.weights.h5").exists()
+    again = _lenet_run(tmp_path)
+    assert again.reused and again.history == first.history  # the history of the original run
+    assert again.train_seconds == first.train_seconds
+    for a, b in zip(again.wrapper.get_weights(), first.wrapper.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    record = again.record(chapter="99_test", profile="smoke", env=cnnbook.system.setup(seed=0, precision="float32"))
+    assert record.reused and record.train_seconds == round(first.train_seconds, 2)
+    assert not first.record(chapter="99_test", profile="smoke", env=cnnbook.system.setup(seed=0)).reused
+
+
+def test_reuse_false_trains_again(tmp_path):
+    first = _lenet_run(tmp_path)
+    again = _lenet_run(tmp_path, reuse=False)
+    assert not again.reused and again.history["epoch"] == [1, 2]
+    assert again.history["seconds"] != first.history["seconds"]
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [({"recipe": Recipe(epochs=2, batch_size=20, learning_rate=0.01)}, "recipe.learning_rate 0.05 -> 0.01"),
+     ({"recipe": Recipe(epochs=3, batch_size=20)}, "recipe.epochs 2 -> 3"),
+     ({"seed": 1}, "initial_weights"),
+     ({"data": tiny_dataset(seed=1)}, "data_content")],
+)  # fmt: skip
+def test_a_run_that_differs_is_never_reused_and_says_what_changed(tmp_path, capsys, change, words):
+    _lenet_run(tmp_path)
+    cnnbook.system.setup(seed=change.get("seed", 0), precision="float32")
+    model = cnnbook.models.build("lenet5")
+    result = fit(model, change.get("data", tiny_dataset()), change.get("recipe", Recipe(epochs=2, batch_size=20)),
+                 run_dir=tmp_path)  # fmt: skip
+    assert not result.reused
+    out = capsys.readouterr().out
+    assert "holds a different run" in out and words in out and "training from scratch" in out
+
+
+def test_the_default_run_folder_follows_the_fingerprint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the project: runs/ under the working directory
+    monkeypatch.setattr(cnnbook.system, "project_root", lambda start=None: None)
     data = tiny_dataset()
-    for _ in range(2):
-        result = fit(cnnbook.models.build("lenet5"), data, Recipe(epochs=2, batch_size=20), run_dir=tmp_path,
-                     verbose=False)  # fmt: skip
-        assert result.history["epoch"] == [1, 2]
+    cnnbook.system.setup(seed=0, precision="float32")
+    first = fit(cnnbook.models.build("lenet5"), data, Recipe(epochs=1, batch_size=20), name="net", verbose=False)
+    cnnbook.system.setup(seed=0, precision="float32")
+    same = fit(cnnbook.models.build("lenet5"), data, Recipe(epochs=1, batch_size=20), name="net", verbose=False)
+    cnnbook.system.setup(seed=0, precision="mixed_bfloat16")
+    other = fit(cnnbook.models.build("lenet5"), data, Recipe(epochs=1, batch_size=20), name="net", verbose=False)
+    cnnbook.system.setup(seed=0, precision="float32")
+    assert same.reused and same.run_dir == first.run_dir
+    assert not other.reused and other.run_dir != first.run_dir  # the precision is part of the run
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "runs").iterdir()) == ["net", "net"]
+
+
+def test_a_damaged_final_weights_file_means_training_again(tmp_path, capsys):
+    _lenet_run(tmp_path)
+    (tmp_path / "final.weights.h5").write_bytes(b"not an HDF5 file")
+    again = _lenet_run(tmp_path)
+    assert not again.reused and again.epochs_done == 2
+
+
+def test_progress_prints_about_ten_lines_with_the_first_and_the_last_epoch(tmp_path, capsys):
+    cnnbook.system.setup(seed=0, precision="float32")
+    fit(cnnbook.models.build("lenet5"), tiny_dataset(), Recipe(epochs=25, batch_size=40), run_dir=tmp_path)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    epochs = [int(line.split()[1].split("/")[0]) for line in lines]
+    assert epochs == [1, 3, 6, 9, 12, 15, 18, 21, 24, 25]
+    assert all("left" in line and "val_acc" in line for line in lines)
+    assert cnnbook.train.log_interval(60) == 6 and cnnbook.train.log_interval(4) == 1
 
 
 def test_a_diverging_run_stops_and_keeps_the_initial_weights(tmp_path, capsys):
@@ -215,3 +284,26 @@ def test_the_record_describes_the_run(tmp_path):
     assert 0 <= record.test_accuracy <= 1 and record.train_seconds > 0
     assert record.train_seconds_excluding_compile <= record.train_seconds
     assert len(record.history["val_accuracy"]) == 2
+
+
+def test_fit_inputs_give_each_image_once_an_epoch_in_a_new_order():
+    data = tiny_dataset(n=40)
+    inputs = cnnbook.train.fit_inputs(data, Recipe(epochs=2, batch_size=16))
+    if keras.backend.backend() != "tensorflow":
+        assert inputs["x"] is data.x_train and inputs["shuffle"] is True and inputs["batch_size"] == 16
+        return
+    assert inputs["steps_per_epoch"] == 3  # 16 + 16 + 8
+    batches = iter(inputs["x"])
+    orders = []
+    for _ in range(2):
+        epoch = [next(batches) for _ in range(inputs["steps_per_epoch"])]
+        assert [len(x) for x, _ in epoch] == [16, 16, 8]
+        images = np.concatenate([x.numpy() for x, _ in epoch])
+        labels = np.concatenate([y.numpy() for _, y in epoch]).argmax(axis=1)
+        index = [int(np.flatnonzero((data.x_train == image).all(axis=(1, 2, 3)))[0]) for image in images]
+        assert sorted(index) == list(range(40))  # every image once
+        np.testing.assert_array_equal(labels, data.y_train[index])  # with its own label
+        orders.append(index)
+    assert orders[0] != orders[1] and orders[0] != list(range(40))
+    x_val, y_val = next(iter(inputs["validation_data"]))
+    np.testing.assert_array_equal(x_val.numpy(), data.x_val)  # validation in order, unshuffled
