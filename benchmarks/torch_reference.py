@@ -63,7 +63,7 @@ class ResNetCifar(nn.Module):
 
 
 class WideVGG(nn.Module):
-    """The registered ``vgg_speed`` net: conv-BN-ReLU stem, then per width a conv, 2x2 max
+    """The registered ``speednet``: conv-BN-ReLU stem, then per width a conv, 2x2 max
     pooling, BN, ReLU, a second conv-BN-ReLU; global max pooling and a linear layer."""
 
     def __init__(self, widths=(64, 256, 256), stem=32, num_classes=10):
@@ -84,7 +84,7 @@ class WideVGG(nn.Module):
         return self.fc(torch.flatten(F.adaptive_max_pool2d(x, 1), 1))
 
 
-NETWORKS = {"resnet20": lambda: ResNetCifar(3), "vgg_speed": WideVGG}
+NETWORKS = {"resnet20": lambda: ResNetCifar(3), "speednet": WideVGG}
 
 
 def crop_flip(images, padding=4):
