@@ -215,9 +215,9 @@ def compiled_wrapper(model, data, recipe, *, jit_compile="auto"):
     """The `training_wrapper` of ``model``, compiled as `fit` compiles it: the recipe's optimizer
     and schedule, cross-entropy on logits with its label smoothing, accuracy.
 
-    ``jit_compile="auto"`` is Keras' choice: XLA on a GPU where the model allows it, never on a
-    CPU (TensorFlow's XLA bypasses oneDNN there, and trains ResNet-20 at half the speed;
-    ``benchmarks/cpu_training.py`` measures it).
+    ``jit_compile="auto"`` is Keras' choice. On TensorFlow it means XLA on a GPU and not on a
+    CPU, where XLA bypasses oneDNN's kernels and trained ResNet-20 at well under half the speed
+    (``benchmarks/cpu_training.py --levers``); JAX always compiles with XLA; PyTorch runs eagerly.
     """
     steps_per_epoch = math.ceil(len(data.y_train) / recipe.batch_size)
     wrapper = training_wrapper(model, data, augment=recipe.augment)
