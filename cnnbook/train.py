@@ -315,16 +315,27 @@ class _Progress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.times.append(logs["seconds"])
-        done = epoch + 1
-        if not (len(self.times) == 1 or done % self.every == 0 or done == self.epochs):
-            return
-        left = (self.epochs - done) * statistics.median(self.times[-5:])
-        print(
+        if self.shows(epoch + 1, first_in_session=len(self.times) == 1):
+            print(self.line(epoch + 1, logs, left=(self.epochs - epoch - 1) * statistics.median(self.times[-5:])),
+                  flush=True)  # fmt: skip
+
+    def shows(self, done, *, first_in_session):
+        return first_in_session or done % self.every == 0 or done == self.epochs
+
+    def line(self, done, logs, *, left):
+        return (
             f"epoch {done:>3}/{self.epochs}  loss {logs['loss']:.4f}  acc {logs.get('accuracy', float('nan')):.4f}"
             f"  val_loss {logs.get('val_loss', float('nan')):.4f}  val_acc {logs.get('val_accuracy', float('nan')):.4f}"
-            f"  lr {logs['lr']:.2e}  {logs['seconds']:.1f}s  left {_duration(left)}",
-            flush=True,
+            f"  lr {logs['lr']:.2e}  {logs['seconds']:.1f}s  left {_duration(left)}"
         )
+
+    def replay(self, history):
+        """The lines training printed, from a finished run's history (time left as it was then)."""
+        seconds = history.get("seconds", [])
+        for index, done in enumerate(history.get("epoch", [])):
+            if self.shows(done, first_in_session=index == 0):
+                logs = {k: v[index] for k, v in history.items()}
+                print(self.line(done, logs, left=(self.epochs - done) * statistics.median(seconds[max(0, index - 4):index + 1])))
 
 
 def log_interval(epochs, lines=10):
@@ -549,13 +560,14 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
             history = _read_log(log_path)
             result = FitResult(model, wrapper, recipe, data, history, done["diverged"], done.get("message", ""),
                                run_dir, name, reused=True)  # fmt: skip
-            val = history.get("val_accuracy") or [float("nan")]
-            print_(
-                f"{name}: reusing the finished run in {run_dir} ({result.epochs_done} epochs, trained in "
-                f"{_duration(result.train_seconds)} on {done.get('date', '?')[:10]}; val_acc {val[-1]:.4f}). "
-                "fit(..., reuse=False), or the chapter's retrain parameter, trains it again.",
-                flush=True,
-            )
+            if verbose:
+                print(
+                    f"{name}: reusing the finished run in {_shown(run_dir)} ({result.epochs_done} epochs, trained "
+                    f"in {_duration(result.train_seconds)} on {done.get('date', '?')[:10]}); its progress then:",
+                    flush=True,
+                )
+                every = log_interval(recipe.epochs) if log_every is None else check_int("log_every", log_every, minimum=1)
+                _Progress(recipe.epochs, every).replay(history)
             return result
 
     resume_epoch = _completed_epochs(backup_dir)
@@ -576,7 +588,7 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         print(
             f"{name}: {start}; {recipe.epochs} epochs of {len(data.y_train):,} images, batch {recipe.batch_size}, "
             f"{recipe.optimizer} lr {recipe.learning_rate:g} ({recipe.schedule}), "
-            f"{keras.config.dtype_policy().name}; backups in {run_dir}",
+            f"{keras.config.dtype_policy().name}; backups in {_shown(run_dir)}",
             flush=True,
         )
     try:
@@ -614,6 +626,15 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     done_path.write_text(json.dumps({"diverged": diverged, "message": message, "date": stamp}, indent=1))
     return FitResult(model, wrapper, recipe, data, history, diverged, message, run_dir, name)
+
+
+def _shown(path):
+    """``path`` relative to the project (``runs/...``) where it lies inside it."""
+    root = system.project_root()
+    try:
+        return str(Path(path).resolve().relative_to(root)) if root else str(path)
+    except ValueError:
+        return str(path)
 
 
 def _read_json(path):

@@ -307,3 +307,15 @@ def test_fit_inputs_give_each_image_once_an_epoch_in_a_new_order():
     assert orders[0] != orders[1] and orders[0] != list(range(40))
     x_val, y_val = next(iter(inputs["validation_data"]))
     np.testing.assert_array_equal(x_val.numpy(), data.x_val)  # validation in order, unshuffled
+
+
+def test_a_reused_run_shows_the_progress_it_printed_when_it_trained(tmp_path, capsys):
+    def epoch_lines():
+        return [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+
+    cnnbook.system.setup(seed=0, precision="float32")
+    fit(cnnbook.models.build("lenet5"), tiny_dataset(), Recipe(epochs=12, batch_size=40), run_dir=tmp_path)
+    trained = epoch_lines()
+    cnnbook.system.setup(seed=0, precision="float32")
+    again = fit(cnnbook.models.build("lenet5"), tiny_dataset(), Recipe(epochs=12, batch_size=40), run_dir=tmp_path)
+    assert again.reused and epoch_lines() == trained and len(trained) == 7  # 1, 2, 4, ..., 12
