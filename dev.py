@@ -7,6 +7,8 @@
     python3 dev.py data      write .data/cifar-10-batches-py/ from ../shared/datasets/cifar10
     python3 dev.py sync      rewrite the notebooks' Colab setup cells from _config.yml
     python3 dev.py lock      rewrite constraints.txt from what .venv/ holds
+    python3 dev.py new-chapter NN name [--model M] [--title T]
+                             write notebooks/NN_name.ipynb from the chapter template, list it in _toc.yml
 
 Arguments after `test` go to pytest: `python3 dev.py test tests/test_data.py -x`.
 Environment: KERAS_BACKEND chooses the backend of the tests (default tensorflow); CNNBOOK_DATA
@@ -136,7 +138,13 @@ def cmd_lock(args):
     print(f"wrote {CONSTRAINTS} ({len(lines)} packages)")
 
 
+def cmd_new_chapter(args):
+    ensure_venv("test")
+    run(PYTHON, "-m", "cnnbook.chapters", "new", *args, cwd=ROOT)
+
+
 COMMANDS = {"book": cmd_book, "test": cmd_test, "data": cmd_data, "sync": cmd_sync, "lock": cmd_lock}
+COMMANDS["new-chapter"] = cmd_new_chapter
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

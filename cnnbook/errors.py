@@ -75,6 +75,28 @@ def check_bool(name, value):
     return value
 
 
+def check_dropout(dropout, name="dropout"):
+    """Return ``dropout`` as a float in [0, 1), else raise `ParameterError`."""
+    dropout = check_float(name, dropout, minimum=0.0)
+    if dropout >= 1.0:
+        raise ParameterError(name, dropout, f"{name} must be a number from 0 (no dropout) up to, not including, 1")
+    return dropout
+
+
+def check_depth(depth, *, step, offset, family, examples):
+    """Return n for ``depth = step * n + offset`` with n >= 1, or raise a `ParameterError` that
+    names the rule, some allowed depths and the nearest ones (ResNet for CIFAR: 6n+2)."""
+    check_int("depth", depth)
+    n, remainder = divmod(int(depth) - offset, step)
+    if remainder or n < 1:
+        below = step * max(n, 0) + offset
+        nearest = " and ".join(str(d) for d in (below, below + step) if d >= step + offset)
+        listed = ", ".join(map(str, examples))
+        rule = f"{family} needs depth = {step}n+{offset} with n >= 1 ({listed}, ...)"
+        raise ParameterError("depth", depth, f"{rule}; nearest allowed: {nearest}")
+    return n
+
+
 def _is_whole(value):
     try:
         return float(value) == int(value) and not isinstance(value, str)

@@ -1,3 +1,19 @@
+"""The registry-wide contract: what every registered model does, checked for each name in
+``cnnbook.models.names()``, so that a new family is checked without a line here.
+
+Every model: is registered with its paper and a summary, builds by name with readable and
+unique layer names, outputs finite logits per class, can be built without its head (``pooling``
+None, "avg" or "max", each on a third of the models) as its body's layers and parameters,
+refuses a bad value of each option with an error that names it, has every layer counted by
+`cnnbook.counting`, and gives the same outputs after a ``.keras`` save and reload (a variant
+whose kinds of layers an earlier variant of its builder has reloaded is not reloaded again).
+
+The models are built at their smallest input (at least 32x32) with 10 classes: the
+architecture is the same at every size, only the maps and the classifier shrink. Each is built
+twice, with and without its head. The families' own files (tests/test_models_*.py) check the
+papers' facts.
+"""
+
 import re
 
 import keras
@@ -5,73 +21,108 @@ import numpy as np
 import pytest
 
 import cnnbook
+from cnnbook.counting import totals
 from cnnbook.errors import ParameterError
 
-LENETS = ("lenet5", "lenet5_classic")
+NAMES = cnnbook.models.names()
+
+# Names Keras makes up for a layer that was not named (``conv2d_3``, ``dense``...); "flatten" and
+# "dropout" are ours (the heads of `cnnbook.blocks`).
+KERAS_DEFAULT = (
+    r"[a-z_0-9]*?_\d+|conv2d|dense|activation|add|concatenate|rescaling|batch_normalization"
+    r"|max_pooling2d|average_pooling2d|zero_padding2d|depthwise_conv2d|input_layer"
+)
+
+# The two deepest variants (4,210 and 3,339 layers) take a minute each to build, save and reload on
+# a CPU; their builders are checked at smaller depths (resnet56 and resnet164v2 are the same
+# builders), and `test_the_deepest_variants_are_their_builders_at_a_fixed_depth` checks that.
+DEEPEST = {"resnet1202", "resnet1001v2"}
+CHECKED = [name for name in NAMES if name not in DEEPEST]
 
 
-def params_by_prefix(model, prefix):
-    return sum(layer.count_params() for layer in model.layers if layer.name.startswith(prefix + "_"))
+def small_shape(name):
+    spec = cnnbook.models.spec(name)
+    size = max(spec.min_size, 32)
+    return (size, size, spec.input_shape[2])
 
 
-def test_the_registry_lists_its_models():
-    # Importing cnnbook.models registers every family, one model of each named here.
-    families = {"lenet5", "alexnet", "zfnet", "vgg16", "nin", "googlenet", "inception_v3", "inception_v4",
-                "inception_resnet_v2", "resnet50", "resnet50v2", "resnet20", "densenet121", "densenet_bc_100"}  # fmt: skip
-    assert families <= set(cnnbook.models.names())
-    assert set(LENETS) <= set(cnnbook.models.names())
-    assert cnnbook.models.names() == sorted(cnnbook.models.names())
-    spec = cnnbook.models.spec("lenet5")
-    assert spec.input_shape == (32, 32, 3) and spec.num_classes == 10 and "1998" in spec.paper
-    assert spec.options() == {"include_top": True, "pooling": None}
+def build(name, **options):
+    return cnnbook.models.build(name, input_shape=small_shape(name), num_classes=10, **options)
 
 
-@pytest.mark.parametrize("name", LENETS)
-def test_lenets_output_logits_per_class(name):
-    model = cnnbook.models.build(name, num_classes=7)
-    assert isinstance(model, keras.Model) and model.name == name
-    out = keras.ops.convert_to_numpy(model(np.zeros((3, 32, 32, 3), "float32")))
-    assert out.shape == (3, 7)
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
 
 
-def test_classic_lenet5_has_the_papers_parameters_layer_by_layer():
-    # LeCun et al. (1998), Section II.B: C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164;
-    # together the "60,000 trainable parameters" of the paper.
-    model = cnnbook.models.build("lenet5_classic", input_shape=(32, 32, 1))
-    counts = {p: params_by_prefix(model, p) for p in ("c1", "s2", "c3", "s4", "c5", "f6")}
-    assert counts == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164}
-    assert sum(counts.values()) == 60000
-    assert model.count_params() == 60000 + 84 * 10 + 10  # plus the logits layer
+def facts_of(name, folder, reloaded_types):
+    """What the tests need from the model built with its head, so that the model can be freed.
+
+    The model is saved and reloaded unless an earlier variant of its builder, reloaded, had all of
+    its kinds of layers (``reloaded_types``: builder -> layer classes): resnet32 is resnet20 with
+    more blocks of the same layers.
+    """
+    keras.backend.clear_session()
+    model = build(name)
+    x = np.random.default_rng(0).normal(size=(2, *small_shape(name))).astype("float32")
+    out = numpy(model(x, training=False))
+    facts = {
+        "model_name": model.name,
+        "layers": [layer.name for layer in model.layers],
+        "layer_params": {layer.name: layer.count_params() for layer in model.layers},
+        "totals": totals(model),
+        "params": model.count_params(),
+        "output": out,
+        "logits": [layer.activation is keras.activations.linear for layer in model.layers if layer.name == "predictions"],
+    }
+    function, types = cnnbook.models.spec(name).function, {type(layer) for layer in model.layers}
+    facts["reloaded"] = None
+    if not types <= reloaded_types.setdefault(function, set()):
+        path = folder / f"{name}.keras"
+        model.save(path)
+        again = keras.saving.load_model(path)
+        same_types = [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
+        facts["reloaded"] = (same_types, numpy(again(x, training=False)))
+        reloaded_types[function] |= types
+        del again
+    del model
+    keras.backend.clear_session()
+    return facts
 
 
-def test_modern_lenet5_parameter_count_by_hand():
-    model = cnnbook.models.build("lenet5")  # 32x32x3
-    by_hand = (5 * 5 * 3 + 1) * 6 + (5 * 5 * 6 + 1) * 16 + (5 * 5 * 16 + 1) * 120 + (120 + 1) * 84 + (84 + 1) * 10
-    assert by_hand == 62006
-    assert model.count_params() == by_hand
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory):
+    """``facts(name)``: the `facts_of` a registered model, computed once per module."""
+    cache, reloaded_types = {}, {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = facts_of(name, tmp_path_factory.mktemp(name), reloaded_types)
+        return cache[name]
+
+    yield get
+    cache.clear()
 
 
-@pytest.mark.parametrize("name", LENETS)
-def test_feature_maps_have_the_papers_sizes(name):
-    model = cnnbook.models.build(name)
-    sizes = {p: model.get_layer(f"{p}_conv").output.shape[1:] for p in ("c1", "c3", "c5")}
-    assert sizes == {"c1": (28, 28, 6), "c3": (10, 10, 16), "c5": (1, 1, 120)}
+# ---------------------------------------------------------------------------- the registry
 
 
-@pytest.mark.parametrize("name", LENETS)
-def test_layer_names_are_readable(name):
-    model = cnnbook.models.build(name)
-    for layer in model.layers:
-        assert not re.fullmatch(r"[a-z_0-9]*?_\d+|conv2d|dense|activation", layer.name), layer.name
-
-
-@pytest.mark.parametrize("name", LENETS)
-def test_without_top_the_model_is_a_feature_extractor(name):
-    features = cnnbook.models.build(name, include_top=False)
-    assert features.output.shape[1:] == (1, 1, 120)
-    pooled = cnnbook.models.build(name, include_top=False, pooling="avg")
-    assert pooled.output.shape[1:] == (120,)
-    assert not any(layer.name in ("f6_dense", "predictions") for layer in pooled.layers)
+def test_every_family_module_registers_models_with_papers_and_summaries():
+    families = cnnbook.models.families()
+    assert {"lenet", "alexnet", "vgg", "nin", "googlenet", "inception", "resnet", "densenet"} <= set(families)
+    registered = {cnnbook.models.spec(name).builder.__module__.rsplit(".", 1)[1] for name in NAMES}
+    assert registered == set(families), "a module of cnnbook/models registers no model"
+    assert NAMES == sorted(NAMES) and len(NAMES) == len(set(NAMES))
+    for name in NAMES:
+        spec = cnnbook.models.spec(name)
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
+        assert re.search(r"\((19|20)\d\d\)", spec.paper), (name, spec.paper)
+        assert spec.summary and spec.builder.__doc__, name
+        assert len(spec.input_shape) == 3 and spec.input_shape[2] == 3 and spec.num_classes in (10, 1000), name
+        assert 1 <= spec.min_size <= min(spec.input_shape[:2]), name
+        options = spec.options()
+        assert list(options)[:2] == ["include_top", "pooling"] and options["include_top"] is True, name
+        assert options["pooling"] is None, name
+        assert not set(spec.fixed) & set(options), f"{name}: a fixed argument is also an option"
 
 
 def test_an_unknown_model_name_says_what_exists():
@@ -80,11 +131,6 @@ def test_an_unknown_model_name_says_what_exists():
     message = str(error.value)
     assert message.startswith("model='lenet6' is not allowed")
     assert "'lenet5'" in message and "did you mean" in message
-
-
-def test_a_too_small_input_is_refused_with_the_minimum():
-    with pytest.raises(ParameterError, match="at least 32x32"):
-        cnnbook.models.build("lenet5", input_shape=(28, 28, 1))
 
 
 @pytest.mark.parametrize(
@@ -97,10 +143,122 @@ def test_bad_build_arguments_are_named(kwargs, pattern):
         cnnbook.models.build("lenet5", **kwargs)
 
 
-def test_classic_lenet5_survives_saving_and_loading(tmp_path):
-    model = cnnbook.models.build("lenet5_classic")
-    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
-    path = tmp_path / "lenet5_classic.keras"
-    model.save(path)
-    again = keras.saving.load_model(path)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+def test_variants_are_data_and_fixed_arguments_are_not_options():
+    resnet20 = cnnbook.models.spec("resnet20")
+    assert resnet20.fixed == {"plain": False, "depth": 20} and resnet20.function.__name__ == "resnet_cifar"
+    assert resnet20.options() == {"include_top": True, "pooling": None, "shortcut": "A"}
+    assert cnnbook.models.spec("resnet_cifar").options()["depth"] == 56  # a variant's own default
+    assert cnnbook.models.spec("plain_cifar").options() == {"include_top": True, "pooling": None, "depth": 20}
+    with pytest.raises(ParameterError, match=re.escape("resnet20 has no option 'depth'")):
+        cnnbook.models.build("resnet20", depth=32)
+    with pytest.raises(TypeError, match="has no option 'depth'"):
+        resnet20.builder((32, 32, 3), 10, depth=32)
+
+
+def test_registering_checks_the_variant_against_its_builder():
+    def builder(input_shape, num_classes, *, depth, width=4):
+        raise AssertionError("not built")
+
+    register = cnnbook.models.register
+    preset = cnnbook.models.CIFAR10
+    with pytest.raises(TypeError, match="needs 'depth', which the variant must fix"):
+        register("x_unfixed", preset=preset, min_size=1, paper="P (2000)", summary="s")(builder)
+    with pytest.raises(TypeError, match="has no keyword argument 'height'"):
+        register("x_unknown", preset=preset, min_size=1, paper="P (2000)", summary="s", fixed={"height": 1})(builder)
+    with pytest.raises(ValueError, match="'lenet5' is registered twice"):
+        register("lenet5", preset=preset, min_size=1, paper="P (2000)", summary="s", fixed={"depth": 1})(builder)
+    assert not {"x_unfixed", "x_unknown"} & set(cnnbook.models.names())
+
+
+# ---------------------------------------------------------------------------- every model
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_layer_names_are_readable_and_unique(facts, name):
+    names = facts(name)["layers"]
+    assert len(names) == len(set(names)) and names[0] == "image"
+    # The model is named after the variant (a builder with a depth option: after its depth, "resnet56").
+    assert facts(name)["model_name"] == name or "depth" in cnnbook.models.spec(name).options(), facts(name)["model_name"]
+    for layer_name in names:
+        assert not re.fullmatch(KERAS_DEFAULT, layer_name), layer_name
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_every_layer_is_counted(facts, name):
+    counted = facts(name)["totals"]
+    assert counted["uncounted"] == []
+    assert counted["macs"] > 0 and counted["params"] == facts(name)["params"]
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_the_model_outputs_finite_logits_per_class(facts, name):
+    out = facts(name)["output"]
+    assert out.shape == (2, 10) and np.isfinite(out).all()
+    assert all(facts(name)["logits"])  # no softmax in the model: the losses take logits
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_without_top_the_model_is_a_feature_extractor(facts, name):
+    # Each pooling (None, "avg", "max") in turn, a third of the models each: one more build per model.
+    pooling = (None, "avg", "max")[CHECKED.index(name) % 3]
+    keras.backend.clear_session()
+    model = build(name, include_top=False, pooling=pooling)
+    body = [layer.name for layer in model.layers if not layer.name.startswith("pool_global_")]
+    assert not {"predictions", "predictions_conv", "fc6_dense", "f6_dense", "dropout"} & set(body)
+    assert set(body) < set(facts(name)["layers"])  # the same network, less its head
+    assert model.count_params() == sum(facts(name)["layer_params"][n] for n in body)
+    features = model.layers[-1].input if pooling else model.output
+    assert len(features.shape) == 4  # a feature map: batch, height, width, channels
+    if pooling:
+        kind = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}[pooling]
+        assert isinstance(model.layers[-1], kind) and model.layers[-1].name == f"pool_global_{pooling}"
+        assert tuple(model.output.shape[1:]) == (features.shape[-1],)
+
+
+def _bad_values(default):
+    """A value of the option's kind that no model accepts, or None where there is none to try."""
+    if isinstance(default, bool):
+        return "maybe"
+    if isinstance(default, str):
+        return "nonsense"
+    if isinstance(default, (int, float)):
+        return -1
+    if isinstance(default, tuple):
+        return ()
+    return None
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_a_bad_option_is_refused_with_its_name(name):
+    options = cnnbook.models.spec(name).options()
+    with pytest.raises(ParameterError, match=re.escape(f"{name} has no option 'no_such_option'; its options are: "
+                                                       "include_top=True, pooling=None")):  # fmt: skip
+        cnnbook.models.build(name, no_such_option=1)
+    with pytest.raises(ParameterError, match=re.escape("pooling='mean' is not allowed")):
+        cnnbook.models.build(name, include_top=False, pooling="mean")
+    for option, default in options.items():
+        bad = _bad_values(default)
+        if option in ("include_top", "pooling") or bad is None:
+            continue
+        with pytest.raises(ParameterError, match=re.escape(f"{option}={bad!r} is not allowed")):
+            build(name, **{option: bad})
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_saving_and_reloading_gives_the_same_outputs(facts, name):
+    if facts(name)["reloaded"] is None:
+        return  # all its kinds of layers were saved and reloaded with an earlier variant of its builder
+    same_types, reloaded = facts(name)["reloaded"]
+    expected = facts(name)["output"]
+    assert same_types  # custom layers come back as themselves
+    np.testing.assert_allclose(reloaded, expected, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(expected).max()))
+
+
+def test_the_deepest_variants_are_their_builders_at_a_fixed_depth():
+    # What DEEPEST leaves out is checked through the builder they share with the others.
+    for name, generic, checked in (("resnet1202", "resnet_cifar", "resnet56"),
+                                   ("resnet1001v2", "resnet_cifar_v2", "resnet164v2")):  # fmt: skip
+        spec, other, same = (cnnbook.models.spec(n) for n in (name, generic, checked))
+        assert spec.function is other.function is same.function
+        assert set(spec.fixed) == set(same.fixed) == {"depth"} | set(other.fixed)
+        assert spec.input_shape == other.input_shape and spec.options() == same.options()

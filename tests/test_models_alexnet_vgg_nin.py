@@ -1,5 +1,6 @@
 """AlexNet, ZFNet, VGG and Network in Network: parameter counts by hand and against
 keras.applications, map sizes against the papers, the heads, the options and their errors.
+What every model does (names, headless builds, saving) is checked in tests/test_models.py.
 
 ImageNet-size models are big (VGG-19: 144 million parameters, 550 MB): each is built once per
 module by the `facts` fixture, which keeps what the tests need and lets the model go.
@@ -448,35 +449,7 @@ def test_nin_scores_are_class_maps_averaged():
     np.testing.assert_allclose(scores, numpy(maps(x)).mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
 
 
-# --- Every model of this module ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_layer_names_are_readable(facts, name):
-    for layer in facts(name).layers:
-        assert not re.fullmatch(r"[a-z_0-9]*?_\d+|conv2d|dense|activation|dropout|flatten_\d+", layer), layer
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_without_top_every_model_is_a_feature_extractor(facts, name):
-    spec = cnnbook.models.spec(name)
-    features = facts(name, include_top=False)
-    channels = features.shapes[features.layers[-1]][-1]
-    assert len(features.shapes[features.layers[-1]]) == 3
-    assert not {"predictions", "fc6_dense", "predictions_conv"} & set(features.layers)
-    for pooling in ("avg", "max"):
-        model = cnnbook.models.build(name, include_top=False, pooling=pooling)
-        assert model.output.shape[1:] == (channels,)
-        assert model.count_params() == features.params
-    assert spec.input_shape[2] == 3 and spec.num_classes in (10, 1000)
-
-
-@pytest.mark.parametrize("name", ["alexnet_cifar", "vgg16_cifar", "nin"])
-def test_cifar_models_output_finite_logits_per_class(name):
-    model = cnnbook.models.build(name, num_classes=7)
-    out = numpy(model(np.random.default_rng(5).normal(size=(2, 32, 32, 3)).astype("float32"), training=False))
-    assert out.shape == (2, 7) and np.isfinite(out).all()
-    assert model.name == name
+# --- The registry's facts about this module's models -----------------------------------------
 
 
 @pytest.mark.parametrize("name, minimum", [("alexnet", 67), ("zfnet", 53), ("vgg16", 32), ("vgg16_cifar", 32)])

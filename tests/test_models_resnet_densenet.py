@@ -1,6 +1,7 @@
 """ResNet v1/v2 (ImageNet and CIFAR) and DenseNet: parameter counts against the papers,
 torchvision and keras.applications, architecture and outputs against keras.applications,
-shapes, options, errors and layer names.
+shapes, options, errors and layer names. What every model does (readable names, headless
+builds, saving and reloading) is checked in tests/test_models.py.
 
 Big models are built once per module (see `summaries`); only their summaries are kept, so
 memory stays low.
@@ -115,9 +116,6 @@ def test_every_model_is_registered_with_its_paper_and_options():
     for name in ALL:
         spec = cnnbook.models.spec(name)
         assert spec.paper.startswith(PAPERS), name
-        options = spec.options()
-        assert options["include_top"] is True and options["pooling"] is None, name
-        assert spec.builder.__doc__, name
     assert cnnbook.models.spec("resnet50").options() == {
         "conv_bias": False, "stride_at": "1x1", "include_top": True, "pooling": None
     }  # fmt: skip
@@ -343,19 +341,6 @@ def test_the_zero_padding_shortcut_subsamples_and_pads():
     assert ZeroPadShortcut.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
-def test_a_cifar_resnet_outputs_logits_and_survives_saving(tmp_path):
-    model = build("resnet20", num_classes=7)
-    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
-    out = keras.ops.convert_to_numpy(model(x))
-    assert out.shape == (2, 7)
-    assert not np.allclose(out.sum(axis=1), 1.0)  # logits, not probabilities
-    assert model.get_layer("predictions").activation is keras.activations.linear
-    path = tmp_path / "resnet20.keras"
-    model.save(path)
-    again = keras.saving.load_model(path)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), out, rtol=1e-5, atol=1e-5)
-
-
 # ---------------------------------------------------------------------------- CIFAR ResNet v2
 
 
@@ -470,11 +455,11 @@ NAMED = [(n, {}) for n in ("resnet18", "resnet50", "resnet50v2", "densenet121", 
 
 
 @pytest.mark.parametrize("name, options", NAMED)
-def test_layer_names_are_readable(summaries, name, options):
+def test_layer_names_are_those_of_keras_applications(summaries, name, options):
+    # conv2_block1_1_conv ...: the names of keras.applications, for every family member.
     names = summaries("ours", name, **options)["layer_names"]
     assert len(names) == len(set(names))
     for layer_name in names:
-        assert not re.fullmatch(r"[a-z_0-9]*?_\d+|conv2d|dense|activation|add|concatenate", layer_name), layer_name
         assert re.fullmatch(r"image|(conv\d+|pool\d+|post)(_block\d+)?(_\w+)?|bn|relu|predictions|pool_global_\w+",
                             layer_name), layer_name  # fmt: skip
 

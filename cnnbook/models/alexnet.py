@@ -101,27 +101,21 @@ Implementation notes (mistakes often found in AlexNet copies in Keras):
   inside the model together with a loss that expects logits.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import ParameterError, check_bool, check_float
+from cnnbook.errors import check_bool, check_dropout
 from cnnbook.layers import LocalResponseNormalization
-from cnnbook.models import register
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _ALEXNET_PAPER = (
     "Krizhevsky, Sutskever and Hinton (2012), ImageNet classification with deep convolutional neural networks"
 )
 _ZFNET_PAPER = "Zeiler and Fergus (2014), Visualizing and understanding convolutional networks"
 
-
-# Registered under its own name: googlenet.py has a LocalResponseNormalization in Caffe's
-# convention (alpha / n), and a saved AlexNet must not load into that one.
-def conv_relu(x, filters, kernel_size, *, strides=1, padding="valid", groups=1, name):
-    """Convolution with bias (optionally grouped, as AlexNet's two-GPU split), then ReLU."""
-    x = layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, groups=groups, name=f"{name}_conv"
-    )(x)
-    return blocks.apply_activation(x, "relu", name=name)
+conv = functools.partial(blocks.conv_norm_act, padding="valid", norm=None)  # convolution with bias, ReLU
 
 
 def lrn(x, *, name):
@@ -129,27 +123,19 @@ def lrn(x, *, name):
     return LocalResponseNormalization(name=f"{name}_lrn")(x)
 
 
-def _fully_connected_top(num_classes, units, dropout):
-    """fc6 and fc7 (ReLU, dropout on their outputs) and the logits, after flattening."""
-
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        x = blocks.dense_act(x, units, dropout=dropout, name="fc6")
-        x = blocks.dense_act(x, units, dropout=dropout, name="fc7")
-        return blocks.classifier(x, num_classes)
-
-    return top
+def _fc_top(num_classes, units=4096, dropout=0.5):
+    """fc6 and fc7 (ReLU, dropout on their outputs, Section 4.2) and the logits, after flattening."""
+    return blocks.dense_top(num_classes, {"fc6": units, "fc7": units}, dropout=dropout)
 
 
 @register(
     "alexnet",
-    input_shape=(227, 227, 3),
-    num_classes=1000,
+    preset=IMAGENET.resized(227),
     min_size=67,
     paper=_ALEXNET_PAPER,
     summary="AlexNet as published: 5 conv + 3 FC, ReLU, LRN, overlapping pooling, dropout, 2-GPU grouping",
 )
-def alexnet(input_shape, num_classes, *, include_top=True, pooling=None, grouped=True):
+def alexnet(input_shape, num_classes, *, grouped=True):
     """AlexNet (Krizhevsky et al., 2012, Section 3.5 and Figure 2) on 227x227 images.
 
     Args:
@@ -159,29 +145,27 @@ def alexnet(input_shape, num_classes, *, include_top=True, pooling=None, grouped
     """
     groups = 2 if check_bool("grouped", grouped) else 1
     inputs = layers.Input(input_shape, name="image")
-    x = conv_relu(inputs, 96, 11, strides=4, name="conv1")
+    x = conv(inputs, 96, 11, strides=4, name="conv1")
     x = lrn(x, name="conv1")
     x = blocks.pool(x, "max", 3, strides=2, name="conv1")
-    x = conv_relu(x, 256, 5, padding="same", groups=groups, name="conv2")
+    x = conv(x, 256, 5, padding="same", groups=groups, name="conv2")
     x = lrn(x, name="conv2")
     x = blocks.pool(x, "max", 3, strides=2, name="conv2")
-    x = conv_relu(x, 384, 3, padding="same", name="conv3")
-    x = conv_relu(x, 384, 3, padding="same", groups=groups, name="conv4")
-    x = conv_relu(x, 256, 3, padding="same", groups=groups, name="conv5")
+    x = conv(x, 384, 3, padding="same", name="conv3")
+    x = conv(x, 384, 3, padding="same", groups=groups, name="conv4")
+    x = conv(x, 256, 3, padding="same", groups=groups, name="conv5")
     features = blocks.pool(x, "max", 3, strides=2, name="conv5")
-    top = _fully_connected_top(num_classes, 4096, 0.5)
-    return blocks.head_or_features(inputs, features, include_top=include_top, pooling=pooling, top=top, name="alexnet")
+    return Network(inputs, features, _fc_top(num_classes))
 
 
 @register(
     "zfnet",
-    input_shape=(224, 224, 3),
-    num_classes=1000,
+    preset=IMAGENET,
     min_size=53,
     paper=_ZFNET_PAPER,
     summary="ZFNet: AlexNet with a 7x7/2 conv1, a stride-2 conv2, no grouping; wide conv3-5 (512, 1024, 512)",
 )
-def zfnet(input_shape, num_classes, *, include_top=True, pooling=None, wide=True):
+def zfnet(input_shape, num_classes, *, wide=True):
     """ZFNet (Zeiler and Fergus, 2014, Figure 3 and Table 2) on 224x224 images.
 
     Args:
@@ -191,36 +175,26 @@ def zfnet(input_shape, num_classes, *, include_top=True, pooling=None, wide=True
     widths = (512, 1024, 512) if check_bool("wide", wide) else (384, 384, 256)
     inputs = layers.Input(input_shape, name="image")
     x = layers.ZeroPadding2D(1, name="conv1_pad")(inputs)
-    x = conv_relu(x, 96, 7, strides=2, name="conv1")
+    x = conv(x, 96, 7, strides=2, name="conv1")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv1")
     x = lrn(x, name="conv1")
-    x = conv_relu(x, 256, 5, strides=2, name="conv2")
+    x = conv(x, 256, 5, strides=2, name="conv2")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv2")
     x = lrn(x, name="conv2")
     for index, filters in enumerate(widths, start=3):
-        x = conv_relu(x, filters, 3, padding="same", name=f"conv{index}")
+        x = conv(x, filters, 3, padding="same", name=f"conv{index}")
     features = blocks.pool(x, "max", 3, strides=2, name="conv5")
-    top = _fully_connected_top(num_classes, 4096, 0.5)
-    return blocks.head_or_features(inputs, features, include_top=include_top, pooling=pooling, top=top, name="zfnet")
-
-
-def check_dropout(dropout):
-    """Return ``dropout`` as a float in [0, 1), else raise `ParameterError`."""
-    dropout = check_float("dropout", dropout, minimum=0.0)
-    if dropout >= 1.0:
-        raise ParameterError("dropout", dropout, "dropout must be a number from 0 (no dropout) up to, not including, 1")
-    return dropout
+    return Network(inputs, features, _fc_top(num_classes))
 
 
 @register(
     "alexnet_cifar",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=1,
     paper=_ALEXNET_PAPER + " (reduced for 32x32 images, with batch normalization)",
     summary="AlexNet scaled to CIFAR-10: 5 conv (BN) with AlexNet's widths, 3 overlapping max pools, 2 FC of 512",
 )
-def alexnet_cifar(input_shape, num_classes, *, include_top=True, pooling=None, dropout=0.5):
+def alexnet_cifar(input_shape, num_classes, *, dropout=0.5):
     """A reduced AlexNet for 32x32 images, with batch normalization (see the module docstring).
 
     Args:
@@ -228,15 +202,12 @@ def alexnet_cifar(input_shape, num_classes, *, include_top=True, pooling=None, d
     """
     dropout = check_dropout(dropout)
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_bn_act(inputs, 96, 5, name="conv1")
+    x = blocks.conv_norm_act(inputs, 96, 5, name="conv1")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv1")
-    x = blocks.conv_bn_act(x, 256, 5, name="conv2")
+    x = blocks.conv_norm_act(x, 256, 5, name="conv2")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv2")
-    x = blocks.conv_bn_act(x, 384, 3, name="conv3")
-    x = blocks.conv_bn_act(x, 384, 3, name="conv4")
-    x = blocks.conv_bn_act(x, 256, 3, name="conv5")
+    x = blocks.conv_norm_act(x, 384, 3, name="conv3")
+    x = blocks.conv_norm_act(x, 384, 3, name="conv4")
+    x = blocks.conv_norm_act(x, 256, 3, name="conv5")
     features = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv5")
-    top = _fully_connected_top(num_classes, 512, dropout)
-    return blocks.head_or_features(
-        inputs, features, include_top=include_top, pooling=pooling, top=top, name="alexnet_cifar"
-    )
+    return Network(inputs, features, _fc_top(num_classes, 512, dropout))

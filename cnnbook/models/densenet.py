@@ -47,13 +47,13 @@ repositories:
   concatenation axes.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_float, check_int
-from cnnbook.layers import BatchNormalization
-from cnnbook.models import register
-from cnnbook.models.resnet import BN_EPSILON, allow_deep_graph, check_depth
+from cnnbook.errors import check_depth, check_float, check_int
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _PAPER = "Huang, Liu, van der Maaten and Weinberger (2017), Densely connected convolutional networks"
 
@@ -62,19 +62,22 @@ IMAGENET_BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 
 BOTTLENECK_WIDTH = 4  # the 1x1 convolution of a layer produces 4k maps
 COMPRESSION = 0.5  # theta: a transition keeps half of the maps
 
-
-def _bn_relu(x, *, name):
-    x = BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return blocks.apply_activation(x, "relu", name=name)
+# Batch normalization with keras.applications' epsilon; no convolution has a bias (BN follows or
+# precedes each).
+BN = blocks.batch_norm(epsilon=blocks.KERAS_BN_EPSILON)
+preact_conv = functools.partial(blocks.conv_norm_act, norm=BN, use_bias=False, preact=True)
 
 
 def conv_block(x, growth_rate, *, name):
     """One layer of a dense block: BN-ReLU-conv 1x1 (4k maps), BN-ReLU-conv 3x3 (k maps), and
-    the k new maps concatenated to the input."""
-    y = _bn_relu(x, name=f"{name}_0")
-    y = layers.Conv2D(BOTTLENECK_WIDTH * growth_rate, 1, use_bias=False, name=f"{name}_1_conv")(y)
-    y = _bn_relu(y, name=f"{name}_1")
-    y = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(y)
+    the k new maps concatenated to the input.
+
+    keras.applications numbers each BN-ReLU with the convolution before it (``{name}_0_bn``,
+    ``{name}_0_relu``, ``{name}_1_conv``, ``{name}_1_bn``, ...): its names are kept.
+    """
+    y = blocks.norm_act(x, norm=BN, name=f"{name}_0")
+    y = blocks.conv_norm_act(y, BOTTLENECK_WIDTH * growth_rate, 1, padding="valid", norm=BN, name=f"{name}_1")
+    y = blocks.conv_norm_act(y, growth_rate, 3, norm=None, activation=None, use_bias=False, name=f"{name}_2")
     return layers.Concatenate(name=f"{name}_concat")([x, y])
 
 
@@ -87,101 +90,61 @@ def dense_block(x, num_layers, growth_rate, *, name):
 
 def transition(x, compression=COMPRESSION, *, name):
     """BN-ReLU-conv 1x1 to ``int(channels * compression)`` maps, then 2x2 average pooling."""
-    x = _bn_relu(x, name=name)
-    x = layers.Conv2D(int(x.shape[-1] * compression), 1, use_bias=False, name=f"{name}_conv")(x)
+    x = preact_conv(x, int(x.shape[-1] * compression), 1, padding="valid", name=name)
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
-def _top(num_classes):
-    def top(x):
-        return blocks.classifier(blocks.global_pool(x, "avg"), num_classes)
-
-    return top
-
-
-def _densenet(inputs, x, block_sizes, growth_rate, compression, *, num_classes, include_top, pooling, name):
+def _densenet(inputs, x, block_sizes, growth_rate, compression, *, num_classes, name=None):
     """Dense blocks named conv2, conv3, ... with transitions pool2, pool3, ... between them, a
     final BN-ReLU, then the head."""
     for index, num_layers in enumerate(block_sizes):
         x = dense_block(x, num_layers, growth_rate, name=f"conv{index + 2}")
         if index < len(block_sizes) - 1:
             x = transition(x, compression, name=f"pool{index + 2}")
-    x = BatchNormalization(epsilon=BN_EPSILON, name="bn")(x)
+    x = BN(name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    return blocks.head_or_features(inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes),
-                                   name=name)  # fmt: skip
+    return Network(inputs, x, blocks.pooled_top(num_classes), name=name)
 
 
-def _densenet_imagenet(input_shape, num_classes, *, depth, include_top, pooling):
-    """DenseNet-121/169/201 of Table 1 (k = 32), as keras.applications builds them."""
+imagenet = functools.partial(register, preset=IMAGENET, min_size=32, paper=_PAPER)
+
+
+def _summary(depth):
+    sizes = ", ".join(map(str, IMAGENET_BLOCKS[depth]))
+    return f"DenseNet-{depth} (DenseNet-BC, k=32, blocks {sizes}) for ImageNet, as keras.applications"
+
+
+@imagenet("densenet121", summary=_summary(121), fixed={"depth": 121})
+@imagenet("densenet169", summary=_summary(169), fixed={"depth": 169})
+@imagenet("densenet201", summary=_summary(201), fixed={"depth": 201})
+def densenet_imagenet(input_shape, num_classes, *, depth):
+    """DenseNet-121/169/201 of Table 1 (k = 32), equal to ``keras.applications.DenseNet121`` ...
+    (DenseNet-121: 7,978,856 parameters)."""
     growth_rate = 32
     inputs = layers.Input(input_shape, name="image")
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(2 * growth_rate, 7, strides=2, use_bias=False, name="conv1_conv")(x)
-    x = _bn_relu(x, name="conv1")
+    x = blocks.conv_norm_act(x, 2 * growth_rate, 7, strides=2, padding="valid", norm=BN, name="conv1")
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = blocks.pool(x, "max", 3, strides=2, name="pool1")
-    return _densenet(inputs, x, IMAGENET_BLOCKS[depth], growth_rate, COMPRESSION, num_classes=num_classes,
-                     include_top=include_top, pooling=pooling, name=f"densenet{depth}")  # fmt: skip
+    return _densenet(inputs, x, IMAGENET_BLOCKS[depth], growth_rate, COMPRESSION, num_classes=num_classes)
 
 
-def _imagenet_spec(depth):
-    sizes = ", ".join(map(str, IMAGENET_BLOCKS[depth]))
-    return dict(
-        input_shape=(224, 224, 3),
-        num_classes=1000,
-        min_size=32,
-        paper=_PAPER,
-        summary=f"DenseNet-{depth} (DenseNet-BC, k=32, blocks {sizes}) for ImageNet, as keras.applications",
-    )
+cifar = functools.partial(register, preset=CIFAR10, min_size=8, paper=_PAPER)
 
 
-@register("densenet121", **_imagenet_spec(121))
-def densenet121(input_shape, num_classes, *, include_top=True, pooling=None):
-    """DenseNet-121, equal to ``keras.applications.DenseNet121``: 7,978,856 parameters."""
-    return _densenet_imagenet(input_shape, num_classes, depth=121, include_top=include_top, pooling=pooling)
-
-
-@register("densenet169", **_imagenet_spec(169))
-def densenet169(input_shape, num_classes, *, include_top=True, pooling=None):
-    """DenseNet-169, equal to ``keras.applications.DenseNet169``."""
-    return _densenet_imagenet(input_shape, num_classes, depth=169, include_top=include_top, pooling=pooling)
-
-
-@register("densenet201", **_imagenet_spec(201))
-def densenet201(input_shape, num_classes, *, include_top=True, pooling=None):
-    """DenseNet-201, equal to ``keras.applications.DenseNet201``."""
-    return _densenet_imagenet(input_shape, num_classes, depth=201, include_top=include_top, pooling=pooling)
-
-
-def _densenet_bc_cifar(input_shape, num_classes, *, depth, growth_rate, compression, include_top, pooling, name):
+@cifar("densenet_bc_cifar", summary="DenseNet-BC for CIFAR of any depth 6n+4 and growth rate k")
+@cifar("densenet_bc_100", summary="DenseNet-BC (L=100, k=12) for CIFAR: 0.8M parameters (Table 2)",
+       fixed={"depth": 100, "growth_rate": 12, "compression": COMPRESSION})  # fmt: skip
+def densenet_bc_cifar(input_shape, num_classes, *, depth=100, growth_rate=12, compression=COMPRESSION):
+    """DenseNet-BC for CIFAR with ``depth`` = 6n+4, growth rate ``growth_rate`` and transitions
+    keeping a fraction ``compression`` of the maps (1: no compression, a DenseNet-B); L=100,
+    k=12 has three blocks of 16 bottleneck layers."""
     n = check_depth(depth, step=6, offset=4, family="DenseNet-BC for CIFAR", examples=(40, 100, 190, 250))
     growth_rate = check_int("growth_rate", growth_rate, minimum=1)
     compression = check_float("compression", compression, minimum=0, maximum=1, exclusive_minimum=True)
-    allow_deep_graph(depth)
+    blocks.allow_deep_graph(depth)
     inputs = layers.Input(input_shape, name="image")
-    x = layers.Conv2D(2 * growth_rate, 3, padding="same", use_bias=False, name="conv1_conv")(inputs)
-    return _densenet(inputs, x, (n, n, n), growth_rate, compression, num_classes=num_classes,
-                     include_top=include_top, pooling=pooling, name=name)  # fmt: skip
-
-
-def _cifar_spec(summary):
-    return dict(input_shape=(32, 32, 3), num_classes=10, min_size=8, paper=_PAPER, summary=summary)
-
-
-@register("densenet_bc_cifar", **_cifar_spec("DenseNet-BC for CIFAR of any depth 6n+4 and growth rate k"))
-def densenet_bc_cifar(input_shape, num_classes, *, depth=100, growth_rate=12, compression=COMPRESSION,
-                      include_top=True, pooling=None):  # fmt: skip
-    """DenseNet-BC for CIFAR with ``depth`` = 6n+4, growth rate ``growth_rate`` and transitions
-    keeping a fraction ``compression`` of the maps (1: no compression, a DenseNet-B)."""
+    x = blocks.conv_norm_act(inputs, 2 * growth_rate, 3, norm=None, activation=None, use_bias=False, name="conv1")
     suffix = "" if growth_rate == 12 else f"_k{growth_rate}"
-    return _densenet_bc_cifar(input_shape, num_classes, depth=depth, growth_rate=growth_rate,
-                              compression=compression, include_top=include_top, pooling=pooling,
-                              name=f"densenet_bc_{depth}{suffix}")  # fmt: skip
-
-
-@register("densenet_bc_100", **_cifar_spec("DenseNet-BC (L=100, k=12) for CIFAR: 0.8M parameters (Table 2)"))
-def densenet_bc_100(input_shape, num_classes, *, include_top=True, pooling=None):
-    """DenseNet-BC with L=100, k=12: three blocks of 16 bottleneck layers, compression 0.5."""
-    return _densenet_bc_cifar(input_shape, num_classes, depth=100, growth_rate=12, compression=COMPRESSION,
-                              include_top=include_top, pooling=pooling, name="densenet_bc_100")  # fmt: skip
+    return _densenet(inputs, x, (n, n, n), growth_rate, compression, num_classes=num_classes,
+                     name=f"densenet_bc_{depth}{suffix}")  # fmt: skip

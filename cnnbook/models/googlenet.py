@@ -89,12 +89,14 @@ Implementation notes (mistakes often found in copied Keras GoogLeNet code):
   called Inception v2); ``googlenet_cifar`` is labelled as an adaptation.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import ParameterError, check_bool
-from cnnbook.layers import LocalResponseNormalization
-from cnnbook.models import register
+from cnnbook.layers import BatchNormalization, LocalResponseNormalization
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _PAPER = "Szegedy et al. (2015), Going deeper with convolutions, CVPR (arXiv:1409.4842)"
 
@@ -118,14 +120,8 @@ STAGES = (("3a", "3b"), ("4a", "4b", "4c", "4d", "4e"), ("5a", "5b"))
 CAFFE_LRN = {"size": 5, "alpha": 1e-4 / 5, "beta": 0.75, "k": 1.0}
 
 
-def _conv(x, filters, kernel_size, *, batch_norm, name):
-    if batch_norm:
-        return blocks.conv_bn_act(x, filters, kernel_size, padding="same", name=name)
-    return blocks.conv_act(x, filters, kernel_size, padding="same", name=name)
-
-
 def inception_module(
-    x, filters_1x1, reduce_3x3, filters_3x3, reduce_5x5, filters_5x5, pool_proj, name, *, batch_norm=False,
+    x, filters_1x1, reduce_3x3, filters_3x3, reduce_5x5, filters_5x5, pool_proj, name, *, norm=None,
     factorize_5x5=False,
 ):  # fmt: skip
     """The Inception module with dimension reductions (Figure 2b): four branches, concatenated.
@@ -136,29 +132,43 @@ def inception_module(
     ``{name}_concat`` for the output.
 
     Args:
-        batch_norm: convolution, batch normalization, ReLU instead of convolution with bias, ReLU.
+        norm: ``None``: convolution with bias, ReLU (the paper); a normalization (batch
+            normalization in the CIFAR adaptation): convolution, normalization, ReLU.
         factorize_5x5: replace the 5x5 convolution by two 3x3 convolutions of the same width,
             named ``{name}_3x3dbl_reduce``, ``{name}_3x3dbl_a`` and ``{name}_3x3dbl_b``.
     """
-    branch_1x1 = _conv(x, filters_1x1, 1, batch_norm=batch_norm, name=f"{name}_1x1")
-    branch_3x3 = _conv(x, reduce_3x3, 1, batch_norm=batch_norm, name=f"{name}_3x3_reduce")
-    branch_3x3 = _conv(branch_3x3, filters_3x3, 3, batch_norm=batch_norm, name=f"{name}_3x3")
+    conv = functools.partial(blocks.conv_norm_act, norm=norm)  # "same" padding: the branches keep the size
+    branch_1x1 = conv(x, filters_1x1, 1, name=f"{name}_1x1")
+    branch_3x3 = conv(x, reduce_3x3, 1, name=f"{name}_3x3_reduce")
+    branch_3x3 = conv(branch_3x3, filters_3x3, 3, name=f"{name}_3x3")
     if factorize_5x5:
-        branch_5x5 = _conv(x, reduce_5x5, 1, batch_norm=batch_norm, name=f"{name}_3x3dbl_reduce")
-        branch_5x5 = _conv(branch_5x5, filters_5x5, 3, batch_norm=batch_norm, name=f"{name}_3x3dbl_a")
-        branch_5x5 = _conv(branch_5x5, filters_5x5, 3, batch_norm=batch_norm, name=f"{name}_3x3dbl_b")
+        branch_5x5 = conv(x, reduce_5x5, 1, name=f"{name}_3x3dbl_reduce")
+        branch_5x5 = conv(branch_5x5, filters_5x5, 3, name=f"{name}_3x3dbl_a")
+        branch_5x5 = conv(branch_5x5, filters_5x5, 3, name=f"{name}_3x3dbl_b")
     else:
-        branch_5x5 = _conv(x, reduce_5x5, 1, batch_norm=batch_norm, name=f"{name}_5x5_reduce")
-        branch_5x5 = _conv(branch_5x5, filters_5x5, 5, batch_norm=batch_norm, name=f"{name}_5x5")
+        branch_5x5 = conv(x, reduce_5x5, 1, name=f"{name}_5x5_reduce")
+        branch_5x5 = conv(branch_5x5, filters_5x5, 5, name=f"{name}_5x5")
     branch_pool = blocks.pool(x, "max", 3, strides=1, padding="same", name=f"{name}_pool")
-    branch_pool = _conv(branch_pool, pool_proj, 1, batch_norm=batch_norm, name=f"{name}_pool_proj")
+    branch_pool = conv(branch_pool, pool_proj, 1, name=f"{name}_pool_proj")
     return layers.Concatenate(name=f"{name}_concat")([branch_1x1, branch_3x3, branch_5x5, branch_pool])
+
+
+def inception_stages(x, *, pool_first=False, **options):
+    """The nine modules of Table 1 (3a-3b, 4a-4e, 5a-5b) with a 3x3/2 max pooling before stages
+    4 and 5 (``pool3``, ``pool4``); returns the output and each module's output by name."""
+    taps = {}
+    for stage, modules in enumerate(STAGES):
+        if stage:
+            x = blocks.pool(x, "max", 3, strides=2, padding="same", name=f"pool{stage + 2}")
+        for module in modules:
+            x = taps[module] = inception_module(x, *MODULES[module], name=f"inception_{module}", **options)
+    return x, taps
 
 
 def auxiliary_classifier(x, num_classes, *, name):
     """Section 5's side network: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 70%, linear."""
     x = blocks.pool(x, "avg", 5, strides=3, name=name)
-    x = blocks.conv_act(x, 128, 1, name=name)
+    x = blocks.conv_norm_act(x, 128, 1, padding="valid", norm=None, name=name)
     x = layers.Flatten(name=f"{name}_flatten")(x)
     x = blocks.dense_act(x, 1024, dropout=0.7, name=f"{name}_fc")
     return blocks.classifier(x, num_classes, name=f"{name}_predictions")
@@ -166,78 +176,56 @@ def auxiliary_classifier(x, num_classes, *, name):
 
 @register(
     "googlenet",
-    input_shape=(224, 224, 3),
-    num_classes=1000,
+    preset=IMAGENET,
     min_size=32,
     paper=_PAPER,
     summary="GoogLeNet (Inception v1) as in Table 1: LRN stem, nine Inception modules, optional auxiliary heads",
 )
-def googlenet(input_shape, num_classes, *, include_top=True, pooling=None, aux_heads=False, lrn=True):
+def googlenet(input_shape, num_classes, *, include_top=True, aux_heads=False, lrn=True):
     """GoogLeNet of Table 1 and Figure 3; ``aux_heads=True`` adds the two training-time classifiers
     (outputs ``[main, aux1, aux2]``); ``lrn=False`` drops the two local response normalizations."""
     check_bool("aux_heads", aux_heads)
     check_bool("lrn", lrn)
     if aux_heads and not include_top:
         raise ParameterError("aux_heads", aux_heads, "the auxiliary classifiers need include_top=True")
+    conv = functools.partial(blocks.conv_norm_act, norm=None)
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_act(inputs, 64, 7, strides=2, padding="same", name="conv1")
+    x = conv(inputs, 64, 7, strides=2, name="conv1")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="pool1")
     if lrn:
         x = LocalResponseNormalization(**CAFFE_LRN, name="norm1_lrn")(x)
-    x = blocks.conv_act(x, 64, 1, name="conv2_reduce")
-    x = blocks.conv_act(x, 192, 3, padding="same", name="conv2")
+    x = conv(x, 64, 1, padding="valid", name="conv2_reduce")
+    x = conv(x, 192, 3, name="conv2")
     if lrn:
         x = LocalResponseNormalization(**CAFFE_LRN, name="norm2_lrn")(x)
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="pool2")
-    taps = {}
-    for stage, modules in enumerate(STAGES):
-        if stage:
-            x = blocks.pool(x, "max", 3, strides=2, padding="same", name=f"pool{stage + 2}")
-        for module in modules:
-            x = inception_module(x, *MODULES[module], name=f"inception_{module}")
-            taps[module] = x
+    x, taps = inception_stages(x)
     if aux_heads and min(taps["4a"].shape[1:3]) < 5:
         raise ParameterError(
             "input_shape", tuple(input_shape), "the auxiliary classifiers need images of at least 65x65 pixels"
         )
+    main_top = blocks.pooled_top(num_classes, dropout=0.4)
 
     def top(x):
-        x = blocks.global_pool(x, "avg")
-        x = layers.Dropout(0.4, name="dropout")(x)
-        main = blocks.classifier(x, num_classes)
+        main = main_top(x)
         if not aux_heads:
             return main
-        aux1 = auxiliary_classifier(taps["4a"], num_classes, name="aux1")
-        aux2 = auxiliary_classifier(taps["4d"], num_classes, name="aux2")
-        return [main, aux1, aux2]
+        return [main] + [auxiliary_classifier(taps[m], num_classes, name=n) for m, n in (("4a", "aux1"), ("4d", "aux2"))]
 
-    return blocks.head_or_features(inputs, x, include_top=include_top, pooling=pooling, top=top, name="googlenet")
+    return Network(inputs, x, top)
 
 
 @register(
     "googlenet_cifar",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=32,
     paper=_PAPER + "; CIFAR adaptation of kuangliu/pytorch-cifar",
     summary="GoogLeNet for CIFAR (kuangliu): 3x3 stem of 192, the nine modules with conv-BN-ReLU",
 )
-def googlenet_cifar(input_shape, num_classes, *, include_top=True, pooling=None, factorize_5x5=True):
+def googlenet_cifar(input_shape, num_classes, *, factorize_5x5=True):
     """kuangliu/pytorch-cifar's GoogLeNet; ``factorize_5x5=False`` uses the paper's 5x5 branch."""
     check_bool("factorize_5x5", factorize_5x5)
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_bn_act(inputs, 192, 3, name="stem")
-    for stage, modules in enumerate(STAGES):
-        if stage:
-            x = blocks.pool(x, "max", 3, strides=2, padding="same", name=f"pool{stage + 2}")
-        for module in modules:
-            x = inception_module(
-                x, *MODULES[module], name=f"inception_{module}", batch_norm=True, factorize_5x5=factorize_5x5
-            )
-
-    def top(x):
-        return blocks.classifier(blocks.global_pool(x, "avg"), num_classes)
-
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=top, name="googlenet_cifar"
-    )
+    x = blocks.conv_norm_act(inputs, 192, 3, name="stem")
+    x, _ = inception_stages(x, norm=BatchNormalization, factorize_5x5=factorize_5x5)
+    return Network(inputs, x, blocks.pooled_top(num_classes))

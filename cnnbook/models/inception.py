@@ -109,12 +109,13 @@ Implementation notes (mistakes often found in copied Keras Inception code):
 - a softmax left inside the model, while the losses expect logits.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import ParameterError, check_bool, check_choice
-from cnnbook.layers import BatchNormalization
-from cnnbook.models import register
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _V3_PAPER = (
     "Szegedy, Vanhoucke, Ioffe, Shlens and Wojna (2016), Rethinking the Inception architecture for "
@@ -129,15 +130,10 @@ _V4_PAPER = (
 RESIDUAL_SCALES = (0.17, 0.1, 0.2)
 
 
-def conv_bn(x, filters, kernel_size, *, strides=1, padding="same", activation="relu", name):
-    """Convolution without bias, batch normalization without scale (gamma), then an activation.
-
-    The layers are ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``; TF-slim's and
-    keras.applications' convolutional layer, whose parameter counts this reproduces.
-    """
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    x = BatchNormalization(scale=False, name=f"{name}_bn")(x)
-    return blocks.apply_activation(x, activation, name=name)
+# Convolution without bias, batch normalization without scale (gamma), then an activation: the
+# layers ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``, TF-slim's and keras.applications'
+# convolutional layer, whose parameter counts this reproduces.
+conv_bn = functools.partial(blocks.conv_norm_act, norm=blocks.batch_norm(scale=False))
 
 
 def _concat(branches, *, name):
@@ -349,15 +345,8 @@ def inception_resnet_reduction_b(x, branch_a, branch_b, branch_c, *, name):
 # --- heads ---------------------------------------------------------------------------------------
 
 
-def _classifier_top(num_classes, dropout=0.2):
-    """Global average pooling, dropout (keep 0.8 in the papers' figures and TF-slim), logits."""
-
-    def top(x):
-        x = blocks.global_pool(x, "avg")
-        x = layers.Dropout(dropout, name="dropout")(x)
-        return blocks.classifier(x, num_classes)
-
-    return top
+# Global average pooling, dropout (keep 0.8 in the papers' figures and TF-slim), logits.
+_classifier_top = functools.partial(blocks.pooled_top, dropout=0.2)
 
 
 def v3_auxiliary_classifier(x, num_classes, *, name="aux"):
@@ -376,13 +365,12 @@ def v3_auxiliary_classifier(x, num_classes, *, name="aux"):
 
 @register(
     "inception_v3",
-    input_shape=(299, 299, 3),
-    num_classes=1000,
+    preset=IMAGENET.resized(299),
     min_size=75,
     paper=_V3_PAPER,
     summary="Inception v3 as released (= keras.applications.InceptionV3): factorized modules, conv-BN-ReLU",
 )
-def inception_v3(input_shape, num_classes, *, include_top=True, pooling=None, aux_head=False):
+def inception_v3(input_shape, num_classes, *, include_top=True, aux_head=False):
     """Inception v3 with the widths of the released network; ``aux_head=True`` adds the
     batch-normalized auxiliary classifier (outputs ``[main, aux]``)."""
     check_bool("aux_head", aux_head)
@@ -409,18 +397,17 @@ def inception_v3(input_shape, num_classes, *, include_top=True, pooling=None, au
         main = main_top(x)
         return [main, v3_auxiliary_classifier(tap, num_classes)] if aux_head else main
 
-    return blocks.head_or_features(inputs, x, include_top=include_top, pooling=pooling, top=top, name="inception_v3")
+    return Network(inputs, x, top)
 
 
 @register(
     "inception_v4",
-    input_shape=(299, 299, 3),
-    num_classes=1000,
+    preset=IMAGENET.resized(299),
     min_size=75,
     paper=_V4_PAPER,
     summary="Inception-v4 (Figure 9): stem, 4 A, Reduction-A, 7 B, Reduction-B, 3 C",
 )
-def inception_v4(input_shape, num_classes, *, include_top=True, pooling=None):
+def inception_v4(input_shape, num_classes):
     """Inception-v4 as in Figures 3-9 (widths as in the TF-slim release)."""
     inputs = layers.Input(input_shape, name="image")
     x = v4_stem(inputs)
@@ -432,20 +419,17 @@ def inception_v4(input_shape, num_classes, *, include_top=True, pooling=None):
     x = reduction_b(x, (192, 192), (256, 256, 320, 320), name="reduction_b")  # 8x8x1536
     for i in range(1, 4):
         x = inception_c(x, 256, (384, 256), (384, (448, 512), 256), 256, name=f"inception_c{i}")
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_classifier_top(num_classes), name="inception_v4"
-    )
+    return Network(inputs, x, _classifier_top(num_classes))
 
 
 @register(
     "inception_resnet_v1",
-    input_shape=(299, 299, 3),
-    num_classes=1000,
+    preset=IMAGENET.resized(299),
     min_size=75,
     paper=_V4_PAPER,
     summary="Inception-ResNet-v1 (Figures 10-15): scaled residual Inception blocks, 5/10/5",
 )
-def inception_resnet_v1(input_shape, num_classes, *, include_top=True, pooling=None):
+def inception_resnet_v1(input_shape, num_classes):
     """Inception-ResNet-v1 as in Figures 10-15."""
     scale_a, scale_b, scale_c = RESIDUAL_SCALES
     inputs = layers.Input(input_shape, name="image")
@@ -458,21 +442,17 @@ def inception_resnet_v1(input_shape, num_classes, *, include_top=True, pooling=N
     x = inception_resnet_reduction_b(x, (256, 384), (256, 256), (256, 256, 256), name="reduction_b")  # 8x8x1792
     for i in range(1, 6):
         x = inception_resnet_c(x, 192, (192, 192, 192), scale=scale_c, name=f"inception_resnet_c{i}")
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_classifier_top(num_classes),
-        name="inception_resnet_v1",
-    )  # fmt: skip
+    return Network(inputs, x, _classifier_top(num_classes))
 
 
 @register(
     "inception_resnet_v2",
-    input_shape=(299, 299, 3),
-    num_classes=1000,
+    preset=IMAGENET.resized(299),
     min_size=75,
     paper=_V4_PAPER,
     summary="Inception-ResNet-v2, as released (= keras.applications) or as in Figure 15 (layout='paper')",
 )
-def inception_resnet_v2(input_shape, num_classes, *, include_top=True, pooling=None, layout="released"):
+def inception_resnet_v2(input_shape, num_classes, *, layout="released"):
     """Inception-ResNet-v2: ``layout="released"`` is TF-slim's and keras.applications' network,
     ``layout="paper"`` Figure 15 with Figure 3's stem (see the module docstring)."""
     check_choice("layout", layout, ("released", "paper"))
@@ -499,21 +479,17 @@ def inception_resnet_v2(input_shape, num_classes, *, include_top=True, pooling=N
         )  # fmt: skip
     if released:
         x = conv_bn(x, 1536, 1, name="top_1x1")  # 8x8x1536
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_classifier_top(num_classes),
-        name="inception_resnet_v2",
-    )  # fmt: skip
+    return Network(inputs, x, _classifier_top(num_classes))
 
 
 @register(
     "inception_cifar",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=32,
     paper=_V3_PAPER + "; " + _V4_PAPER,
     summary="Small Inception for CIFAR: factorized modules (Figures 5-7), grid reductions, conv-BN-ReLU",
 )
-def inception_cifar(input_shape, num_classes, *, include_top=True, pooling=None):
+def inception_cifar(input_shape, num_classes):
     """A CIFAR-scale Inception v3/v4: 32x32 -> 16x16 -> 8x8 with factorized modules."""
     inputs = layers.Input(input_shape, name="image")
     x = conv_bn(inputs, 64, 3, name="stem")  # 32x32x64
@@ -525,7 +501,4 @@ def inception_cifar(input_shape, num_classes, *, include_top=True, pooling=None)
     x = reduction_b(x, (96, 128), (96, 96, 96, 96), padding="same", name="reduction_b")  # 8x8x576
     for i in (1, 2):  # 8x8x544
         x = inception_c(x, 96, (96, 96), (128, 96, 96), 64, name=f"inception_c{i}")
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_classifier_top(num_classes),
-        name="inception_cifar",
-    )  # fmt: skip
+    return Network(inputs, x, _classifier_top(num_classes))

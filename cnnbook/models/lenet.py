@@ -18,11 +18,13 @@ change: the paper's output layer of Euclidean radial basis functions, whose cent
 ``lenet5`` is the modern reading found in most courses: ReLU, max pooling, full C3.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
 from cnnbook.layers import ConnectionTableConv2D, lecun_tanh
-from cnnbook.models import register
+from cnnbook.models import CIFAR10, Network, register
 
 # Table I of the paper: the S2 maps (0-5) seen by each of the 16 C3 maps.
 C3_TABLE = (
@@ -34,6 +36,9 @@ C3_TABLE = (
 
 _PAPER = "LeCun, Bottou, Bengio and Haffner (1998), Gradient-based learning applied to document recognition"
 
+lenet = functools.partial(register, preset=CIFAR10, min_size=32, paper=_PAPER)
+conv = functools.partial(blocks.conv_norm_act, padding="valid", norm=None)  # no normalization in 1998
+
 
 def _subsampling(x, *, name):
     """S2/S4 of the paper: 2x2 average, times a trainable coefficient, plus a bias, per map."""
@@ -41,10 +46,15 @@ def _subsampling(x, *, name):
     return layers.DepthwiseConv2D(1, name=f"{name}_scale")(x)
 
 
-def _lenet5(input_shape, num_classes, *, classic, include_top, pooling, name):
+@lenet("lenet5_classic", summary="LeNet-5 as published: scaled tanh, trainable subsampling, sparse C3 (softmax output)",
+       fixed={"classic": True})  # fmt: skip
+@lenet("lenet5", summary="LeNet-5, modern reading: ReLU, max pooling, full C3", fixed={"classic": False})
+def lenet5(input_shape, num_classes, *, classic):
+    """LeNet-5 (Section II.B, Fig. 2); ``classic``: as in the 1998 paper (output layer: logits
+    instead of RBF units), else with ReLU and max pooling, the variant most courses teach."""
     act = lecun_tanh if classic else "relu"
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_act(inputs, 6, 5, activation=act, name="c1")
+    x = conv(inputs, 6, 5, activation=act, name="c1")
     if classic:
         x = blocks.apply_activation(_subsampling(x, name="s2"), act, name="s2")
         x = ConnectionTableConv2D(C3_TABLE, 5, name="c3_conv")(x)
@@ -52,40 +62,8 @@ def _lenet5(input_shape, num_classes, *, classic, include_top, pooling, name):
         x = blocks.apply_activation(_subsampling(x, name="s4"), act, name="s4")
     else:
         x = blocks.pool(x, "max", 2, name="s2")
-        x = blocks.conv_act(x, 16, 5, activation=act, name="c3")
+        x = conv(x, 16, 5, activation=act, name="c3")
         x = blocks.pool(x, "max", 2, name="s4")
     # C5 is a convolution: on a 32x32 input its maps are 1x1, so it acts as a fully connected layer.
-    features = blocks.conv_act(x, 120, 5, activation=act, name="c5")
-
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        x = blocks.dense_act(x, 84, activation=act, name="f6")
-        return blocks.classifier(x, num_classes)
-
-    return blocks.head_or_features(inputs, features, include_top=include_top, pooling=pooling, top=top, name=name)
-
-
-@register(
-    "lenet5_classic",
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    min_size=32,
-    paper=_PAPER,
-    summary="LeNet-5 as published: scaled tanh, trainable subsampling, sparse C3 (softmax output)",
-)
-def lenet5_classic(input_shape, num_classes, *, include_top=True, pooling=None):
-    """LeNet-5 as in the 1998 paper (output layer: logits instead of RBF units)."""
-    return _lenet5(input_shape, num_classes, classic=True, include_top=include_top, pooling=pooling, name="lenet5_classic")
-
-
-@register(
-    "lenet5",
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    min_size=32,
-    paper=_PAPER,
-    summary="LeNet-5, modern reading: ReLU, max pooling, full C3",
-)
-def lenet5(input_shape, num_classes, *, include_top=True, pooling=None):
-    """LeNet-5 with ReLU and max pooling, the variant most courses teach."""
-    return _lenet5(input_shape, num_classes, classic=False, include_top=include_top, pooling=pooling, name="lenet5")
+    features = conv(x, 120, 5, activation=act, name="c5")
+    return Network(inputs, features, blocks.dense_top(num_classes, {"f6": 84}, activation=act))

@@ -52,13 +52,17 @@ Implementation notes (mistakes often found in NIN copies in Keras):
   (``count_include_pad=True`` by default), unlike Caffe and Keras.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.models import register
-from cnnbook.models.alexnet import check_dropout
+from cnnbook.errors import check_dropout
+from cnnbook.models import CIFAR10, Network, register
 
 _PAPER = "Lin, Chen and Yan (2014), Network in network"
+
+conv = functools.partial(blocks.conv_norm_act, padding="same", norm=None)  # every convolution: bias, ReLU
 
 
 def mlpconv_block(x, filters, kernel_size, mlp_filters, *, name):
@@ -67,21 +71,20 @@ def mlpconv_block(x, filters, kernel_size, mlp_filters, *, name):
 
     Layers: ``{name}_conv``, ``{name}_relu``, then ``{name}_mlp1_conv``, ``{name}_mlp1_relu``...
     """
-    x = blocks.conv_act(x, filters, kernel_size, padding="same", name=name)
+    x = conv(x, filters, kernel_size, name=name)
     for index, units in enumerate(mlp_filters, start=1):
-        x = blocks.conv_act(x, units, 1, name=f"{name}_mlp{index}")
+        x = conv(x, units, 1, padding="valid", name=f"{name}_mlp{index}")
     return x
 
 
 @register(
     "nin",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=1,
     paper=_PAPER,
     summary="Network in Network for CIFAR-10: 3 mlpconv layers, dropout, global average pooling, no FC layer",
 )
-def nin(input_shape, num_classes, *, include_top=True, pooling=None, dropout=0.5):
+def nin(input_shape, num_classes, *, dropout=0.5):
     """The CIFAR-10 Network in Network of Lin et al. (2014), widths of the released Caffe model.
 
     Args:
@@ -102,7 +105,7 @@ def nin(input_shape, num_classes, *, include_top=True, pooling=None, dropout=0.5
 
     def top(x):
         # mlpconv3's last 1x1 layer: one map per class, then the global average of each map.
-        x = blocks.conv_act(x, num_classes, 1, name="predictions")
+        x = conv(x, num_classes, 1, padding="valid", name="predictions")
         return blocks.global_pool(x, "avg", name="predictions")
 
-    return blocks.head_or_features(inputs, features, include_top=include_top, pooling=pooling, top=top, name="nin")
+    return Network(inputs, features, top)

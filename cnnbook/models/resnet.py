@@ -105,17 +105,14 @@ repositories:
   strided convolutions here pad explicitly and symmetrically.
 """
 
-import sys
+import functools
 
 import keras
 from keras import layers, ops
 
 from cnnbook import blocks
-from cnnbook.errors import ParameterError, check_bool, check_choice, check_int
-from cnnbook.layers import BatchNormalization
-from cnnbook.models import register
-
-BN_EPSILON = 1.001e-5  # keras.applications' value; Caffe and PyTorch use 1e-5
+from cnnbook.errors import check_bool, check_choice, check_depth
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _PAPER_V1 = "He, Zhang, Ren and Sun (2016), Deep residual learning for image recognition"
 _PAPER_V2 = "He, Zhang, Ren and Sun (2016), Identity mappings in deep residual networks"
@@ -179,30 +176,13 @@ class ZeroPadShortcut(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides}
 
 
-def _conv(x, filters, kernel_size, *, strides=1, use_bias=False, name):
-    """A convolution named ``{name}_conv``; strided ones pad explicitly, the same on all sides."""
-    if kernel_size > 1 and strides > 1:
-        x = layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-        padding = "valid"
-    else:
-        padding = "same" if kernel_size > 1 else "valid"
-    return layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias, name=f"{name}_conv"
-    )(x)
+# Batch normalization with keras.applications' epsilon, so that weights move between the two.
+BN = blocks.batch_norm(epsilon=blocks.KERAS_BN_EPSILON)
 
-
-def _bn(x, *, name):
-    return BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-
-
-def conv_bn(x, filters, kernel_size, *, strides=1, use_bias=False, activation="relu", name):
-    """Convolution, batch normalization, activation (v1's order, Section 3.4 of the paper).
-
-    Unlike `cnnbook.blocks.conv_bn_act`, the bias is an option (keras.applications keeps it)
-    and strided convolutions pad symmetrically, as the reference implementations do.
-    """
-    x = _conv(x, filters, kernel_size, strides=strides, use_bias=use_bias, name=name)
-    return blocks.apply_activation(_bn(x, name=name), activation, name=name)
+# Convolution, batch normalization, activation (v1's order, Section 3.4 of the paper); the bias is
+# an option (keras.applications keeps it) and strided convolutions pad symmetrically, as the
+# reference implementations do.
+conv_bn = functools.partial(blocks.conv_norm_act, padding="symmetric", norm=BN, use_bias=False)
 
 
 def shortcut(x, filters, *, strides=1, kind="B", use_bias=False, name):
@@ -254,49 +234,62 @@ def preact_bottleneck_block(x, filters, *, strides=1, projection=False, stride_a
     ``stride_at`` says which convolution subsamples (``"3x3"``: keras.applications; ``"1x1"``:
     the authors' CIFAR code). ``use_bias`` gives a bias to the two convolutions that BN does not
     follow, the projection and the last 1x1 (keras.applications); the others never have one.
+    keras.applications names each BN-ReLU after the convolution before it (``{name}_1_bn``
+    normalizes ``{name}_1_conv``), so the unit is written in those names: conv-BN-ReLU twice.
     """
-    preact = blocks.apply_activation(_bn(x, name=f"{name}_preact"), "relu", name=f"{name}_preact")
+    linear = functools.partial(conv_bn, norm=None, activation=None, use_bias=use_bias)  # no BN follows
+    preact = blocks.norm_act(x, norm=BN, name=f"{name}_preact")
     if projection:
-        identity = layers.Conv2D(EXPANSION * filters, 1, strides=strides, use_bias=use_bias,
-                                 name=f"{name}_0_conv")(preact)  # fmt: skip
+        identity = linear(preact, EXPANSION * filters, 1, strides=strides, name=f"{name}_0")
     elif strides > 1:
         identity = blocks.pool(x, "max", 1, strides=strides, name=f"{name}_0")
     else:
         identity = x
     y = conv_bn(preact, filters, 1, strides=strides if stride_at == "1x1" else 1, name=f"{name}_1")
     y = conv_bn(y, filters, 3, strides=strides if stride_at == "3x3" else 1, name=f"{name}_2")
-    y = layers.Conv2D(EXPANSION * filters, 1, use_bias=use_bias, name=f"{name}_3_conv")(y)
+    y = linear(y, EXPANSION * filters, 1, name=f"{name}_3")
     return layers.Add(name=f"{name}_out")([identity, y])
 
 
-def allow_deep_graph(depth):
-    """Raise Python's recursion limit, if needed, for a network of ``depth`` weighted layers.
-
-    Keras walks a functional graph recursively, about one Python frame per layer on its longest
-    path, when it builds, clones or loads a model: ResNet-1202 has 4,210 Keras layers, far beyond
-    Python's default limit of 1,000 frames. About 3.5 Keras layers come with each weighted layer
-    (convolution, BN, ReLU, addition or concatenation); where ``4 * depth`` frames come within
-    500 of the limit, the limit becomes ``8 * depth + 1000``. It is only ever raised, and stays
-    raised so that the model can later be cloned or loaded in the same process; to load such a
-    model in a fresh process, call ``sys.setrecursionlimit`` first.
-    """
-    frames = 4 * int(depth)
-    if frames + 500 > sys.getrecursionlimit():
-        sys.setrecursionlimit(2 * frames + 1000)
-
-
-def _top(num_classes):
-    def top(x):
-        return blocks.classifier(blocks.global_pool(x, "avg"), num_classes)
-
-    return top
+def _stages(x, block, widths, stage_sizes, *, stride_in_last=False, projection_first=False, **options):
+    """Stages ``conv2``, ``conv3``... of ``block`` units (``conv2_block1``...); every stage but
+    the first halves the maps in its first unit (``stride_in_last``: in the last unit of every
+    stage but the last, keras.applications' v2); ``projection_first``: the first unit of each
+    stage has a projection shortcut (the v2 units)."""
+    for stage, (filters, count) in enumerate(zip(widths, stage_sizes)):
+        for index in range(count):
+            if stride_in_last:
+                strides = 2 if index == count - 1 and stage < len(stage_sizes) - 1 else 1
+            else:
+                strides = 2 if stage > 0 and index == 0 else 1
+            if projection_first:
+                options["projection"] = index == 0
+            x = block(x, filters, strides=strides, name=f"conv{stage + 2}_block{index + 1}", **options)
+    return x
 
 
 # ---------------------------------------------------------------------------- ImageNet, v1
 
+imagenet = functools.partial(register, preset=IMAGENET, min_size=32, paper=_PAPER_V1)
 
-def _resnet_imagenet(input_shape, num_classes, *, depth, conv_bias, stride_at, include_top, pooling, name):
-    """ResNet v1 of Table 1: stem, four stages of ``IMAGENET_STAGES[depth]``, logits."""
+
+def _summary(depth):
+    return f"ResNet-{depth} for ImageNet (Table 1), {IMAGENET_STAGES[depth][0]} blocks, projection shortcuts (option B)"
+
+
+@imagenet("resnet18", summary=_summary(18), fixed={"depth": 18, "stride_at": "1x1"})
+@imagenet("resnet34", summary=_summary(34), fixed={"depth": 34, "stride_at": "1x1"})
+@imagenet("resnet50", summary=_summary(50), fixed={"depth": 50})
+@imagenet("resnet101", summary=_summary(101), fixed={"depth": 101})
+@imagenet("resnet152", summary=_summary(152), fixed={"depth": 152})
+def resnet_imagenet(input_shape, num_classes, *, depth, conv_bias=False, stride_at="1x1"):
+    """ResNet v1 of Table 1: stem, four stages of ``IMAGENET_STAGES[depth]``, logits.
+
+    Trainable parameters (torchvision's counts): ResNet-18 11,689,512; -34 21,797,672; -50
+    25,557,032; -101 44,549,160; -152 60,192,808. ``conv_bias=True`` is keras.applications'
+    network (ResNet-50: 25,583,592 trainable, 25,636,712 with BN statistics); ``stride_at="3x3"``
+    is v1.5 (bottleneck networks only).
+    """
     check_bool("conv_bias", conv_bias)
     check_choice("stride_at", stride_at, ("1x1", "3x3"))
     kind, stage_sizes = IMAGENET_STAGES[depth]
@@ -304,247 +297,104 @@ def _resnet_imagenet(input_shape, num_classes, *, depth, conv_bias, stride_at, i
     x = conv_bn(inputs, 64, 7, strides=2, use_bias=conv_bias, name="conv1")
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = blocks.pool(x, "max", 3, strides=2, name="pool1")
-    for stage, (filters, count) in enumerate(zip(IMAGENET_FILTERS, stage_sizes)):
-        for index in range(count):
-            strides = 2 if stage > 0 and index == 0 else 1
-            block_name = f"conv{stage + 2}_block{index + 1}"
-            if kind == "basic":
-                x = basic_block(x, filters, strides=strides, use_bias=conv_bias, name=block_name)
-            else:
-                x = bottleneck_block(
-                    x, filters, strides=strides, stride_at=stride_at, use_bias=conv_bias, name=block_name
-                )
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes), name=name
-    )
-
-
-def _imagenet_spec(depth):
-    kind = IMAGENET_STAGES[depth][0]
-    return dict(
-        input_shape=(224, 224, 3),
-        num_classes=1000,
-        min_size=32,
-        paper=_PAPER_V1,
-        summary=f"ResNet-{depth} for ImageNet (Table 1), {kind} blocks, projection shortcuts (option B)",
-    )
-
-
-@register("resnet18", **_imagenet_spec(18))
-def resnet18(input_shape, num_classes, *, conv_bias=False, include_top=True, pooling=None):
-    """ResNet-18: basic blocks (2, 2, 2, 2); 11,689,512 parameters (torchvision's count)."""
-    return _resnet_imagenet(input_shape, num_classes, depth=18, conv_bias=conv_bias, stride_at="1x1",
-                            include_top=include_top, pooling=pooling, name="resnet18")  # fmt: skip
-
-
-@register("resnet34", **_imagenet_spec(34))
-def resnet34(input_shape, num_classes, *, conv_bias=False, include_top=True, pooling=None):
-    """ResNet-34: basic blocks (3, 4, 6, 3); 21,797,672 parameters."""
-    return _resnet_imagenet(input_shape, num_classes, depth=34, conv_bias=conv_bias, stride_at="1x1",
-                            include_top=include_top, pooling=pooling, name="resnet34")  # fmt: skip
-
-
-@register("resnet50", **_imagenet_spec(50))
-def resnet50(input_shape, num_classes, *, conv_bias=False, stride_at="1x1", include_top=True, pooling=None):
-    """ResNet-50: bottleneck blocks (3, 4, 6, 3); 25,557,032 parameters (``conv_bias=True``:
-    keras.applications.ResNet50, 25,583,592 trainable, 25,636,712 with BN statistics)."""
-    return _resnet_imagenet(input_shape, num_classes, depth=50, conv_bias=conv_bias, stride_at=stride_at,
-                            include_top=include_top, pooling=pooling, name="resnet50")  # fmt: skip
-
-
-@register("resnet101", **_imagenet_spec(101))
-def resnet101(input_shape, num_classes, *, conv_bias=False, stride_at="1x1", include_top=True, pooling=None):
-    """ResNet-101: bottleneck blocks (3, 4, 23, 3); 44,549,160 parameters."""
-    return _resnet_imagenet(input_shape, num_classes, depth=101, conv_bias=conv_bias, stride_at=stride_at,
-                            include_top=include_top, pooling=pooling, name="resnet101")  # fmt: skip
-
-
-@register("resnet152", **_imagenet_spec(152))
-def resnet152(input_shape, num_classes, *, conv_bias=False, stride_at="1x1", include_top=True, pooling=None):
-    """ResNet-152: bottleneck blocks (3, 8, 36, 3); 60,192,808 parameters."""
-    return _resnet_imagenet(input_shape, num_classes, depth=152, conv_bias=conv_bias, stride_at=stride_at,
-                            include_top=include_top, pooling=pooling, name="resnet152")  # fmt: skip
+    if kind == "basic":
+        x = _stages(x, basic_block, IMAGENET_FILTERS, stage_sizes, use_bias=conv_bias)
+    else:
+        x = _stages(x, bottleneck_block, IMAGENET_FILTERS, stage_sizes, stride_at=stride_at, use_bias=conv_bias)
+    return Network(inputs, x, blocks.pooled_top(num_classes))
 
 
 # ---------------------------------------------------------------------------- ImageNet, v2
 
+imagenet_v2 = functools.partial(register, preset=IMAGENET, min_size=32, paper=_PAPER_V2)
 
-def _resnet_v2_imagenet(input_shape, num_classes, *, depth, include_top, pooling, name):
-    """Pre-activation ResNet as keras.applications builds it (see the module docstring)."""
+
+def _v2_summary(depth):
+    return f"ResNet-{depth} v2 for ImageNet: pre-activation bottleneck units, as keras.applications"
+
+
+@imagenet_v2("resnet50v2", summary=_v2_summary(50), fixed={"depth": 50})
+@imagenet_v2("resnet101v2", summary=_v2_summary(101), fixed={"depth": 101})
+@imagenet_v2("resnet152v2", summary=_v2_summary(152), fixed={"depth": 152})
+def resnet_v2_imagenet(input_shape, num_classes, *, depth):
+    """Pre-activation ResNet as keras.applications builds it (``ResNet50V2`` ...; see the
+    module docstring)."""
     _, stage_sizes = IMAGENET_STAGES[depth]
     inputs = layers.Input(input_shape, name="image")
-    x = _conv(inputs, 64, 7, strides=2, use_bias=True, name="conv1")
+    x = conv_bn(inputs, 64, 7, strides=2, use_bias=True, norm=None, activation=None, name="conv1")
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)  # zeros, not -inf: as keras.applications
     x = blocks.pool(x, "max", 3, strides=2, name="pool1")
-    last_stage = len(stage_sizes) - 1
-    for stage, (filters, count) in enumerate(zip(IMAGENET_FILTERS, stage_sizes)):
-        for index in range(count):
-            strides = 2 if index == count - 1 and stage < last_stage else 1
-            x = preact_bottleneck_block(x, filters, strides=strides, projection=index == 0,
-                                        name=f"conv{stage + 2}_block{index + 1}")  # fmt: skip
-    x = blocks.apply_activation(_bn(x, name="post"), "relu", name="post")
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes), name=name
-    )
-
-
-def _imagenet_v2_spec(depth):
-    return dict(
-        input_shape=(224, 224, 3),
-        num_classes=1000,
-        min_size=32,
-        paper=_PAPER_V2,
-        summary=f"ResNet-{depth} v2 for ImageNet: pre-activation bottleneck units, as keras.applications",
-    )
-
-
-@register("resnet50v2", **_imagenet_v2_spec(50))
-def resnet50v2(input_shape, num_classes, *, include_top=True, pooling=None):
-    """ResNet-50 v2, equal to ``keras.applications.ResNet50V2``."""
-    return _resnet_v2_imagenet(input_shape, num_classes, depth=50, include_top=include_top, pooling=pooling,
-                               name="resnet50v2")  # fmt: skip
-
-
-@register("resnet101v2", **_imagenet_v2_spec(101))
-def resnet101v2(input_shape, num_classes, *, include_top=True, pooling=None):
-    """ResNet-101 v2, equal to ``keras.applications.ResNet101V2``."""
-    return _resnet_v2_imagenet(input_shape, num_classes, depth=101, include_top=include_top, pooling=pooling,
-                               name="resnet101v2")  # fmt: skip
-
-
-@register("resnet152v2", **_imagenet_v2_spec(152))
-def resnet152v2(input_shape, num_classes, *, include_top=True, pooling=None):
-    """ResNet-152 v2, equal to ``keras.applications.ResNet152V2``."""
-    return _resnet_v2_imagenet(input_shape, num_classes, depth=152, include_top=include_top, pooling=pooling,
-                               name="resnet152v2")  # fmt: skip
+    x = _stages(x, preact_bottleneck_block, IMAGENET_FILTERS, stage_sizes, stride_in_last=True,
+                projection_first=True)  # fmt: skip
+    x = blocks.norm_act(x, norm=BN, name="post")
+    return Network(inputs, x, blocks.pooled_top(num_classes))
 
 
 # ---------------------------------------------------------------------------- CIFAR
 
-
-def check_depth(depth, *, step, offset, family, examples):
-    """Return n for ``depth = step * n + offset`` with n >= 1, or raise a `ParameterError` that
-    names the rule, some allowed depths and the nearest ones."""
-    check_int("depth", depth)
-    n, remainder = divmod(int(depth) - offset, step)
-    if remainder or n < 1:
-        below = step * max(n, 0) + offset
-        nearest = " and ".join(str(d) for d in (below, below + step) if d >= step + offset)
-        listed = ", ".join(map(str, examples))
-        rule = f"{family} needs depth = {step}n+{offset} with n >= 1 ({listed}, ...)"
-        raise ParameterError("depth", depth, f"{rule}; nearest allowed: {nearest}")
-    return n
-
-
-def _resnet_cifar(input_shape, num_classes, *, depth, shortcut, plain, include_top, pooling, name):
-    """ResNet (or, with ``plain``, the same net without shortcuts) for CIFAR, Section 4.2."""
-    family = "The plain CIFAR network" if plain else "ResNet for CIFAR"
-    n = check_depth(depth, step=6, offset=2, family=family, examples=(20, 32, 44, 56, 110, 1202))
-    shortcut_kind = None if plain else check_choice("shortcut", shortcut, ("A", "B"))
-    allow_deep_graph(depth)
-    inputs = layers.Input(input_shape, name="image")
-    x = conv_bn(inputs, CIFAR_FILTERS[0], 3, name="conv1")
-    for stage, filters in enumerate(CIFAR_FILTERS):
-        for index in range(n):
-            strides = 2 if stage > 0 and index == 0 else 1
-            x = basic_block(x, filters, strides=strides, shortcut_kind=shortcut_kind,
-                            name=f"conv{stage + 2}_block{index + 1}")  # fmt: skip
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes), name=name
-    )
-
-
 # The paper's Table 6 (parameters on CIFAR-10, option A).
 CIFAR_TABLE6_PARAMS = {20: "0.27M", 32: "0.46M", 44: "0.66M", 56: "0.85M", 110: "1.7M", 1202: "19.4M"}
 
-
-def _cifar_spec(summary, paper=_PAPER_V1):
-    return dict(input_shape=(32, 32, 3), num_classes=10, min_size=8, paper=paper, summary=summary)
+cifar = functools.partial(register, preset=CIFAR10, min_size=8, paper=_PAPER_V1)
 
 
-@register("resnet_cifar", **_cifar_spec("ResNet for CIFAR of any depth 6n+2 (Section 4.2)"))
-def resnet_cifar(input_shape, num_classes, *, depth=56, shortcut="A", include_top=True, pooling=None):
-    """ResNet for CIFAR with ``depth`` = 6n+2 layers; ``shortcut``: ``"A"`` (zero padding, the
-    paper's) or ``"B"`` (1x1 projection where the shape changes)."""
-    return _resnet_cifar(input_shape, num_classes, depth=depth, shortcut=shortcut, plain=False,
-                         include_top=include_top, pooling=pooling, name=f"resnet{depth}")  # fmt: skip
+def _cifar_summary(depth):
+    return f"ResNet-{depth} for CIFAR (Section 4.2), option A shortcuts: {CIFAR_TABLE6_PARAMS[depth]} parameters"
 
 
-@register("plain_cifar", **_cifar_spec("Plain CIFAR network of depth 6n+2: a ResNet without shortcuts (Fig. 6)"))
-def plain_cifar(input_shape, num_classes, *, depth=20, include_top=True, pooling=None):
-    """The plain counterpart of `resnet_cifar`: the same layers, no shortcuts."""
-    return _resnet_cifar(input_shape, num_classes, depth=depth, shortcut=None, plain=True,
-                         include_top=include_top, pooling=pooling, name=f"plain{depth}")  # fmt: skip
+def _plain_summary(depth):
+    return f"Plain-{depth} for CIFAR: ResNet-{depth} without shortcuts (Fig. 6)"
 
 
-def _register_cifar(depth):
-    summary = f"ResNet-{depth} for CIFAR (Section 4.2), option A shortcuts: {CIFAR_TABLE6_PARAMS[depth]} parameters"
-
-    @register(f"resnet{depth}", **_cifar_spec(summary))
-    def builder(input_shape, num_classes, *, shortcut="A", include_top=True, pooling=None):
-        return _resnet_cifar(input_shape, num_classes, depth=depth, shortcut=shortcut, plain=False,
-                             include_top=include_top, pooling=pooling, name=f"resnet{depth}")  # fmt: skip
-
-    builder.__name__ = builder.__qualname__ = f"resnet{depth}"
-    builder.__doc__ = (
-        f"ResNet-{depth} for CIFAR: {(depth - 2) // 6} basic blocks per stage; the paper's Table 6 gives "
-        f"{CIFAR_TABLE6_PARAMS[depth]} parameters (option A)."
-    )
-    return builder
+RESIDUAL, PLAIN = {"plain": False}, {"plain": True, "shortcut": None}  # what a variant fixes
 
 
-def _register_plain(depth):
-    summary = f"Plain-{depth} for CIFAR: ResNet-{depth} without shortcuts (Fig. 6)"
+@cifar("resnet_cifar", summary="ResNet for CIFAR of any depth 6n+2 (Section 4.2)", fixed=RESIDUAL,
+       defaults={"depth": 56})  # fmt: skip
+@cifar("resnet20", summary=_cifar_summary(20), fixed={**RESIDUAL, "depth": 20})
+@cifar("resnet32", summary=_cifar_summary(32), fixed={**RESIDUAL, "depth": 32})
+@cifar("resnet44", summary=_cifar_summary(44), fixed={**RESIDUAL, "depth": 44})
+@cifar("resnet56", summary=_cifar_summary(56), fixed={**RESIDUAL, "depth": 56})
+@cifar("resnet110", summary=_cifar_summary(110), fixed={**RESIDUAL, "depth": 110})
+@cifar("resnet1202", summary=_cifar_summary(1202), fixed={**RESIDUAL, "depth": 1202})
+@cifar("plain_cifar", summary="Plain CIFAR network of depth 6n+2: a ResNet without shortcuts (Fig. 6)", fixed=PLAIN,
+       defaults={"depth": 20})  # fmt: skip
+@cifar("plain20", summary=_plain_summary(20), fixed={**PLAIN, "depth": 20})
+@cifar("plain32", summary=_plain_summary(32), fixed={**PLAIN, "depth": 32})
+@cifar("plain44", summary=_plain_summary(44), fixed={**PLAIN, "depth": 44})
+@cifar("plain56", summary=_plain_summary(56), fixed={**PLAIN, "depth": 56})
+def resnet_cifar(input_shape, num_classes, *, depth, plain, shortcut="A"):
+    """ResNet for CIFAR with ``depth`` = 6n+2 layers, Section 4.2: n basic blocks per stage;
+    ``shortcut``: ``"A"`` (zero padding, the paper's) or ``"B"`` (1x1 projection where the
+    shape changes). ``plain``: the same layers without shortcuts (the degradation experiment)."""
+    family = "The plain CIFAR network" if plain else "ResNet for CIFAR"
+    n = check_depth(depth, step=6, offset=2, family=family, examples=(20, 32, 44, 56, 110, 1202))
+    shortcut_kind = None if plain else check_choice("shortcut", shortcut, ("A", "B"))
+    blocks.allow_deep_graph(depth)
+    inputs = layers.Input(input_shape, name="image")
+    x = conv_bn(inputs, CIFAR_FILTERS[0], 3, name="conv1")
+    x = _stages(x, basic_block, CIFAR_FILTERS, (n, n, n), shortcut_kind=shortcut_kind)
+    return Network(inputs, x, blocks.pooled_top(num_classes), name=f"{'plain' if plain else 'resnet'}{depth}")
 
-    @register(f"plain{depth}", **_cifar_spec(summary))
-    def builder(input_shape, num_classes, *, include_top=True, pooling=None):
-        return _resnet_cifar(input_shape, num_classes, depth=depth, shortcut=None, plain=True,
-                             include_top=include_top, pooling=pooling, name=f"plain{depth}")  # fmt: skip
 
-    builder.__name__ = builder.__qualname__ = f"plain{depth}"
-    builder.__doc__ = f"Plain-{depth}: ResNet-{depth} for CIFAR without its shortcuts (the degradation experiment)."
-    return builder
+cifar_v2 = functools.partial(register, preset=CIFAR10, min_size=8, paper=_PAPER_V2)
 
 
-resnet20, resnet32, resnet44, resnet56, resnet110, resnet1202 = map(_register_cifar, (20, 32, 44, 56, 110, 1202))
-plain20, plain32, plain44, plain56 = map(_register_plain, (20, 32, 44, 56))
-
-
-def _resnet_cifar_v2(input_shape, num_classes, *, depth, include_top, pooling, name):
-    """Pre-activation ResNet for CIFAR with bottleneck units: 9n+2 layers (Identity mappings)."""
+@cifar_v2("resnet_cifar_v2", summary="Pre-activation ResNet for CIFAR of any depth 9n+2", defaults={"depth": 164})
+@cifar_v2("resnet164v2", summary="ResNet-164 v2 for CIFAR: pre-activation bottleneck units, 1.7M",
+          fixed={"depth": 164})  # fmt: skip
+@cifar_v2("resnet1001v2", summary="ResNet-1001 v2 for CIFAR: pre-activation bottleneck units, 10.3M",
+          fixed={"depth": 1001})  # fmt: skip
+def resnet_cifar_v2(input_shape, num_classes, *, depth):
+    """Pre-activation ResNet for CIFAR with bottleneck units: 9n+2 layers (Identity mappings).
+    ResNet-164 (n = 18) has 1.7M parameters in the paper; ResNet-1001 (n = 111) 10.3M (the
+    paper's 10.2M leaves out BN's scales and shifts; see the module docstring)."""
     n = check_depth(depth, step=9, offset=2, family="Pre-activation ResNet for CIFAR (bottleneck units)",
                     examples=(164, 1001))  # fmt: skip
-    allow_deep_graph(depth)
+    blocks.allow_deep_graph(depth)
     inputs = layers.Input(input_shape, name="image")
-    x = _conv(inputs, CIFAR_FILTERS[0], 3, name="conv1")  # the first unit's BN-ReLU follows
-    for stage, filters in enumerate(CIFAR_FILTERS):
-        for index in range(n):
-            strides = 2 if stage > 0 and index == 0 else 1
-            x = preact_bottleneck_block(x, filters, strides=strides, projection=index == 0, stride_at="1x1",
-                                        use_bias=False, name=f"conv{stage + 2}_block{index + 1}")  # fmt: skip
-    x = blocks.apply_activation(_bn(x, name="post"), "relu", name="post")
-    return blocks.head_or_features(
-        inputs, x, include_top=include_top, pooling=pooling, top=_top(num_classes), name=name
-    )
-
-
-@register("resnet_cifar_v2", **_cifar_spec("Pre-activation ResNet for CIFAR of any depth 9n+2", _PAPER_V2))
-def resnet_cifar_v2(input_shape, num_classes, *, depth=164, include_top=True, pooling=None):
-    """Pre-activation bottleneck ResNet for CIFAR with ``depth`` = 9n+2 layers."""
-    return _resnet_cifar_v2(input_shape, num_classes, depth=depth, include_top=include_top, pooling=pooling,
-                            name=f"resnet{depth}v2")  # fmt: skip
-
-
-@register("resnet164v2", **_cifar_spec("ResNet-164 v2 for CIFAR: pre-activation bottleneck units, 1.7M", _PAPER_V2))
-def resnet164v2(input_shape, num_classes, *, include_top=True, pooling=None):
-    """ResNet-164 with pre-activation bottleneck units (n = 18): 1.7M parameters in the paper."""
-    return _resnet_cifar_v2(input_shape, num_classes, depth=164, include_top=include_top, pooling=pooling,
-                            name="resnet164v2")  # fmt: skip
-
-
-@register("resnet1001v2", **_cifar_spec("ResNet-1001 v2 for CIFAR: pre-activation bottleneck units, 10.3M", _PAPER_V2))
-def resnet1001v2(input_shape, num_classes, *, include_top=True, pooling=None):
-    """ResNet-1001 with pre-activation bottleneck units (n = 111): 10.3M parameters (the paper's
-    10.2M leaves out BN's scales and shifts; see the module docstring)."""
-    return _resnet_cifar_v2(input_shape, num_classes, depth=1001, include_top=include_top, pooling=pooling,
-                            name="resnet1001v2")  # fmt: skip
+    x = conv_bn(inputs, CIFAR_FILTERS[0], 3, norm=None, activation=None, name="conv1")  # the first unit's BN-ReLU follows
+    x = _stages(x, preact_bottleneck_block, CIFAR_FILTERS, (n, n, n), projection_first=True, stride_at="1x1",
+                use_bias=False)  # fmt: skip
+    x = blocks.norm_act(x, norm=BN, name="post")
+    return Network(inputs, x, blocks.pooled_top(num_classes), name=f"resnet{depth}v2")

@@ -16,45 +16,32 @@ from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import ParameterError, check_int
-from cnnbook.layers import BatchNormalization
-from cnnbook.models import register
+from cnnbook.models import CIFAR10, Network, register
 
 _PAPER = "Page (2018), How to train your ResNet; Jordan (2024), airbench: 94% on CIFAR-10 in 3.29 seconds"
 
 
-def _conv(x, filters, *, name):
-    return layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-
-
-def _norm_act(x, activation, *, name):
-    return blocks.apply_activation(BatchNormalization(name=f"{name}_bn")(x), activation, name=name)
-
-
 @register(
     "speednet",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=8,
     paper=_PAPER,
     summary="Wide VGG-style net of fast CIFAR-10 training: stem, three conv-pool blocks of widths 64/256/256",
 )
-def speednet(input_shape, num_classes, *, widths=(64, 256, 256), stem=32, activation="relu", include_top=True, pooling=None):
+def speednet(input_shape, num_classes, *, widths=(64, 256, 256), stem=32, activation="relu"):
     """Stem conv-BN-activation of ``stem`` maps, then per width ``conv -> max pool -> BN ->
     activation -> conv -> BN -> activation``; global max pooling and the classifier."""
     if not isinstance(widths, (tuple, list)) or not widths:
         raise ParameterError("widths", widths, "give the width of each block as a tuple of whole numbers, e.g. (64, 256, 256)")
     widths = tuple(check_int("widths", w, minimum=1) for w in widths)
     stem = check_int("stem", stem, minimum=1)
+    activation = blocks.check_activation(activation)
     inputs = layers.Input(input_shape, name="image")
-    x = _norm_act(_conv(inputs, stem, name="stem"), activation, name="stem")
+    x = blocks.conv_norm_act(inputs, stem, 3, activation=activation, name="stem")
     for index, width in enumerate(widths, start=1):
         name = f"block{index}"
-        x = _conv(x, width, name=f"{name}_1")
-        x = blocks.pool(x, "max", 2, name=f"{name}_1")
-        x = _norm_act(x, activation, name=f"{name}_1")
-        x = _norm_act(_conv(x, width, name=f"{name}_2"), activation, name=f"{name}_2")
-
-    def top(x):
-        return blocks.classifier(blocks.global_pool(x, "max"), num_classes)
-
-    return blocks.head_or_features(inputs, x, include_top=include_top, pooling=pooling, top=top, name="speednet")
+        x = blocks.conv_norm_act(x, width, 3, norm=None, activation=None, use_bias=False, name=f"{name}_1")
+        x = blocks.pool(x, "max", 2, name=f"{name}_1")  # before the normalization: the speedrun order
+        x = blocks.norm_act(x, activation=activation, name=f"{name}_1")
+        x = blocks.conv_norm_act(x, width, 3, activation=activation, name=f"{name}_2")
+    return Network(inputs, x, blocks.pooled_top(num_classes, pooling="max"))

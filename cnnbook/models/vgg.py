@@ -57,12 +57,14 @@ Implementation notes (mistakes often found in VGG copies in Keras):
   are not counted.
 """
 
+import functools
+
 from keras import layers
 
 from cnnbook import blocks
 from cnnbook.errors import check_bool
-from cnnbook.layers import LocalResponseNormalization
-from cnnbook.models import register
+from cnnbook.layers import BatchNormalization, LocalResponseNormalization
+from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _PAPER = "Simonyan and Zisserman (2015), Very deep convolutional networks for large-scale image recognition"
 
@@ -82,7 +84,6 @@ CONFIGS = {
     "E": (("conv3-64",) * 2, ("conv3-128",) * 2, ("conv3-256",) * 4, ("conv3-512",) * 4, ("conv3-512",) * 4),
 }
 
-
 def _parse(layer):
     """``"conv3-64"`` -> ``(3, 64)``: kernel size and number of maps, in Table 1's notation."""
     kind, filters = layer.split("-")
@@ -97,6 +98,7 @@ def vgg_block(x, layers_spec, *, batch_norm=False, name):
     entry normalizes the output of the convolution before it (``conv1_1_lrn``). With
     ``batch_norm``, every convolution is followed by batch normalization (no bias), then ReLU.
     """
+    norm = BatchNormalization if batch_norm else None
     index = 0
     for layer in layers_spec:
         if layer == "LRN":
@@ -104,10 +106,7 @@ def vgg_block(x, layers_spec, *, batch_norm=False, name):
             continue
         index += 1
         kernel_size, filters = _parse(layer)
-        if batch_norm:
-            x = blocks.conv_bn_act(x, filters, kernel_size, padding="same", name=f"{name}_{index}")
-        else:
-            x = blocks.conv_act(x, filters, kernel_size, padding="same", name=f"{name}_{index}")
+        x = blocks.conv_norm_act(x, filters, kernel_size, norm=norm, name=f"{name}_{index}")
     return blocks.pool(x, "max", 2, strides=2, name=name.replace("conv", "pool"))
 
 
@@ -119,59 +118,31 @@ def vgg_features(inputs, config, *, batch_norm=False):
     return x
 
 
-def _vgg(input_shape, num_classes, config, *, include_top, pooling, name):
+imagenet = functools.partial(register, preset=IMAGENET, min_size=32, paper=_PAPER)
+
+
+@imagenet("vgg11", summary="VGG configuration A of Table 1: 11 weight layers", fixed={"config": "A"})
+@imagenet("vgg11_lrn", summary="VGG configuration A-LRN of Table 1: 11 weight layers", fixed={"config": "A-LRN"})
+@imagenet("vgg13", summary="VGG configuration B of Table 1: 13 weight layers", fixed={"config": "B"})
+@imagenet("vgg16_c", summary="VGG configuration C of Table 1: 16 weight layers", fixed={"config": "C"})
+@imagenet("vgg16", summary="VGG configuration D of Table 1: 16 weight layers", fixed={"config": "D"})
+@imagenet("vgg19", summary="VGG configuration E of Table 1: 19 weight layers", fixed={"config": "E"})
+def vgg(input_shape, num_classes, *, config):
+    """VGG, configuration ``config`` of Simonyan and Zisserman (2015), Table 1: the five stacks,
+    then fc6 and fc7 of 4096 units (ReLU, dropout 0.5 on their outputs, Section 3.1), logits."""
     inputs = layers.Input(input_shape, name="image")
     features = vgg_features(inputs, config)
-
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        x = blocks.dense_act(x, 4096, dropout=0.5, name="fc6")
-        x = blocks.dense_act(x, 4096, dropout=0.5, name="fc7")
-        return blocks.classifier(x, num_classes)
-
-    return blocks.head_or_features(inputs, features, include_top=include_top, pooling=pooling, top=top, name=name)
-
-
-def _register_vgg(name, config, layers_count):
-    @register(
-        name,
-        input_shape=(224, 224, 3),
-        num_classes=1000,
-        min_size=32,
-        paper=_PAPER,
-        summary=f"VGG configuration {config} of Table 1: {layers_count} weight layers",
-    )
-    def builder(input_shape, num_classes, *, include_top=True, pooling=None):
-        return _vgg(input_shape, num_classes, config, include_top=include_top, pooling=pooling, name=name)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"VGG, configuration {config} of Simonyan and Zisserman (2015), Table 1: {layers_count} layers."
-    return builder
-
-
-# Registered name -> (configuration of Table 1, weight layers).
-NAMES = {
-    "vgg11": ("A", 11),
-    "vgg11_lrn": ("A-LRN", 11),
-    "vgg13": ("B", 13),
-    "vgg16_c": ("C", 16),
-    "vgg16": ("D", 16),
-    "vgg19": ("E", 19),
-}
-for _name, (_config, _count) in NAMES.items():
-    globals()[_name] = _register_vgg(_name, _config, _count)
-del _name, _config, _count
+    return Network(inputs, features, blocks.dense_top(num_classes, {"fc6": 4096, "fc7": 4096}, dropout=0.5))
 
 
 @register(
     "vgg16_cifar",
-    input_shape=(32, 32, 3),
-    num_classes=10,
+    preset=CIFAR10,
     min_size=32,
     paper=_PAPER + " (configuration D with batch normalization, for CIFAR-10)",
     summary="VGG-16's 13 convolutions with batch normalization, 5 max pools, one linear layer (CIFAR-10)",
 )
-def vgg16_cifar(input_shape, num_classes, *, include_top=True, pooling=None, batch_norm=True):
+def vgg16_cifar(input_shape, num_classes, *, batch_norm=True):
     """VGG-16's convolutions (configuration D) with batch normalization, then a linear classifier.
 
     Args:
@@ -183,11 +154,4 @@ def vgg16_cifar(input_shape, num_classes, *, include_top=True, pooling=None, bat
     batch_norm = check_bool("batch_norm", batch_norm)
     inputs = layers.Input(input_shape, name="image")
     features = vgg_features(inputs, "D", batch_norm=batch_norm)
-
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        return blocks.classifier(x, num_classes)
-
-    return blocks.head_or_features(
-        inputs, features, include_top=include_top, pooling=pooling, top=top, name="vgg16_cifar"
-    )
+    return Network(inputs, features, blocks.dense_top(num_classes))
