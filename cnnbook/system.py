@@ -77,8 +77,9 @@ def cpu_name():
 # Sapphire Rapids and later). Without them oneDNN emulates bfloat16 and is slower than float32.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 # Backends whose CPU training gets faster in mixed_bfloat16 where the CPU has those flags
-# (benchmarks/cpu_training.py: ResNet-20 on a 2-core Xeon with AMX, TensorFlow 2.1x and
-# PyTorch 1.6x the float32 throughput). XLA on the CPU (JAX) does not use oneDNN's kernels.
+# (benchmarks/cpu_training.py: ResNet-20 on a 2-core Xeon with AMX trained about 1.6x faster
+# than in float32 on TensorFlow and on PyTorch; benchmarks/precision_accuracy.py: the same
+# accuracy). XLA on the CPU (JAX) does not use oneDNN's kernels.
 BF16_CPU_BACKENDS = ("tensorflow", "torch")
 
 
