@@ -187,12 +187,13 @@ class LocalResponseNormalization(keras.layers.Layer):
         # In float32 even under mixed precision: the sum of five squares overflows float16
         # (largest value 65,504) when the activations are around 115 or more.
         x = ops.cast(inputs, "float32")
-        radius = self.size // 2
         channels = x.shape[-1]
-        padded = ops.pad(ops.square(x), [[0, 0]] * (len(x.shape) - 1) + [[radius, radius]])
-        window_sum = padded[..., 0:channels]
-        for offset in range(1, self.size):
-            window_sum = window_sum + padded[..., offset : offset + channels]
+        # The window sums as one matrix product with a band of ones: oneDNN runs it many times
+        # faster than adding shifted slices (4x the training speed of a reduced AlexNet).
+        radius = self.size // 2
+        index = np.arange(channels)
+        band = (np.abs(index[:, None] - index[None, :]) <= radius).astype("float32")
+        window_sum = ops.matmul(ops.square(x), ops.convert_to_tensor(band))
         return ops.cast(x / ops.power(self.k + self.alpha * window_sum, self.beta), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -291,3 +292,22 @@ def _fused_batch_norm_torch(layer, inputs, *, training):
         with torch.no_grad():
             layer._update_moving_statistics(mean, inverse_std.pow(-2) - layer.epsilon)
     return outputs.permute(0, 2, 3, 1)
+
+
+@keras.saving.register_keras_serializable(package="cnnbook")
+class ChannelSlice(keras.layers.Layer):
+    """The maps ``start`` to ``stop`` (exclusive) of the input: one tower of a network split over
+    devices, as AlexNet's two GPUs each held half of a layer's maps."""
+
+    def __init__(self, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = int(start), int(stop)
+
+    def call(self, inputs):
+        return inputs[..., self.start : self.stop]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.stop - self.start)
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "stop": self.stop}

@@ -106,8 +106,8 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_bool, check_dropout
-from cnnbook.layers import LocalResponseNormalization
+from cnnbook.errors import ParameterError, check_bool, check_choice, check_dropout, check_float
+from cnnbook.layers import BatchNormalization, ChannelSlice, LocalResponseNormalization
 from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _ALEXNET_PAPER = (
@@ -187,6 +187,9 @@ def zfnet(input_shape, num_classes, *, wide=True):
     return Network(inputs, features, _fc_top(num_classes))
 
 
+NORMS = ("batch", "lrn", None)  # alexnet_cifar's choices of normalization
+
+
 @register(
     "alexnet_cifar",
     preset=CIFAR10,
@@ -194,20 +197,64 @@ def zfnet(input_shape, num_classes, *, wide=True):
     paper=_ALEXNET_PAPER + " (reduced for 32x32 images, with batch normalization)",
     summary="AlexNet scaled to CIFAR-10: 5 conv (BN) with AlexNet's widths, 3 overlapping max pools, 2 FC of 512",
 )
-def alexnet_cifar(input_shape, num_classes, *, dropout=0.5):
+def alexnet_cifar(
+    input_shape, num_classes, *, width=1.0, activation="relu", norm="batch", overlap=True, dropout=0.5,
+    grouped=False, conv1=(5, 1),
+):  # fmt: skip
     """A reduced AlexNet for 32x32 images, with batch normalization (see the module docstring).
 
+    Its options are the choices AlexNet's paper argues for, so that each can be taken back:
+
     Args:
+        width: multiplies the numbers of maps (96, 256, 384, 384, 256) and of hidden units (512).
+        activation: of every layer (the paper: ReLU, against tanh in its Figure 1).
+        norm: ``"batch"``: batch normalization after every convolution, before the activation.
+            ``"lrn"``: the paper's local response normalization after the activation of conv1 and
+            conv2 (Section 3.3), convolutions with bias. ``None``: convolutions with bias only.
+        overlap: True: 3x3 max pooling with stride 2, the paper's overlapping pooling
+            (Section 3.4). False: 2x2 with stride 2, the pooling of earlier networks.
         dropout: dropout rate on the outputs of fc6 and fc7 (0: none).
+        grouped: conv2, conv4 and conv5 as grouped convolutions (``groups=2``), the two-GPU split.
+        conv1: ``(kernel size, stride)`` of conv1; ``(9, 3)`` is coarse in the way AlexNet's 11x11
+            stride-4 conv1 is at ImageNet size, which ZFNet replaced by 7x7 stride 2.
     """
-    dropout = check_dropout(dropout)
+    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=8)
+    check_choice("norm", norm, NORMS)
+    overlap, grouped = check_bool("overlap", overlap), check_bool("grouped", grouped)
+    dropout, activation = check_dropout(dropout), blocks.check_activation(activation)
+    if not (isinstance(conv1, (tuple, list)) and len(conv1) == 2 and all(isinstance(v, int) and v >= 1 for v in conv1)):
+        raise ParameterError("conv1", conv1, "conv1 must be (kernel size, stride), two whole numbers >= 1")
+    groups = 2 if grouped else 1
+    widths = [max(1, round(w * width)) for w in (96, 256, 384, 384, 256)]
+    if grouped and any(w % 2 for w in widths[:2] + widths[3:]):
+        raise ParameterError("width", width, f"with grouped=True every layer needs an even number of maps; width {width} gives {widths}")
+
+    def conv(x, index, kernel, strides=1, groups=1):
+        name, filters = f"conv{index}", widths[index - 1]
+        if groups == 1:
+            x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=norm != "batch",
+                              name=f"{name}_conv")(x)  # fmt: skip
+        else:  # two towers, as on the two GPUs (TensorFlow's grouped Conv2D is ~10x slower on a CPU)
+            half = x.shape[-1] // 2
+            towers = [
+                layers.Conv2D(filters // 2, kernel, padding="same", use_bias=norm != "batch", name=f"{name}_gpu{g + 1}_conv")(
+                    ChannelSlice(g * half, (g + 1) * half, name=f"{name}_gpu{g + 1}_slice")(x)
+                )
+                for g in range(2)
+            ]
+            x = layers.Concatenate(name=f"{name}_concat")(towers)
+        x = blocks.norm_act(x, norm=BatchNormalization if norm == "batch" else None, activation=activation, name=name)
+        return lrn(x, name=name) if norm == "lrn" and index <= 2 else x
+
+    def pool(x, name):
+        return blocks.pool(x, "max", 3 if overlap else 2, strides=2, padding="same", name=name)
+
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_norm_act(inputs, 96, 5, name="conv1")
-    x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv1")
-    x = blocks.conv_norm_act(x, 256, 5, name="conv2")
-    x = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv2")
-    x = blocks.conv_norm_act(x, 384, 3, name="conv3")
-    x = blocks.conv_norm_act(x, 384, 3, name="conv4")
-    x = blocks.conv_norm_act(x, 256, 3, name="conv5")
-    features = blocks.pool(x, "max", 3, strides=2, padding="same", name="conv5")
-    return Network(inputs, features, _fc_top(num_classes, 512, dropout))
+    x = pool(conv(inputs, 1, conv1[0], strides=conv1[1]), "conv1")
+    x = pool(conv(x, 2, 5, groups=groups), "conv2")
+    x = conv(x, 3, 3)
+    x = conv(x, 4, 3, groups=groups)
+    features = pool(conv(x, 5, 3, groups=groups), "conv5")
+    units = max(1, round(512 * width))
+    top = blocks.dense_top(num_classes, {"fc6": units, "fc7": units}, activation=activation, dropout=dropout)
+    return Network(inputs, features, top)
