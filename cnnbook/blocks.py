@@ -62,7 +62,7 @@ def norm_act(x, *, norm=BatchNormalization, activation="relu", name):
 
 def conv_norm_act(
     x, filters, kernel_size, *, strides=1, padding="same", groups=1, use_bias=None, norm=BatchNormalization,
-    activation="relu", preact=False, name,
+    activation="relu", preact=False, kernel_initializer="glorot_uniform", name,
 ):  # fmt: skip
     """A convolution ``{name}_conv`` with its normalization ``{name}_bn`` and activation.
 
@@ -78,6 +78,7 @@ def conv_norm_act(
         activation: the activation; ``None``: none.
         preact: ``False``: conv, norm, activation (ResNet v1's order, Section 3.4 of its paper).
             ``True``: norm, activation, conv: the pre-activation form of ResNet v2 and DenseNet.
+        kernel_initializer: the convolution's (Keras' default: Glorot uniform).
     """
     use_bias = norm is None if use_bias is None else use_bias
     if preact:
@@ -91,7 +92,8 @@ def conv_norm_act(
         else:
             padding = "same" if max(kernel) > 1 else "valid"
     x = layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=use_bias, name=f"{name}_conv"
+        filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=use_bias,
+        kernel_initializer=kernel_initializer, name=f"{name}_conv",
     )(x)
     return x if preact else norm_act(x, norm=norm, activation=activation, name=name)
 

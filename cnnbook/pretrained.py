@@ -34,6 +34,15 @@ FILES = {
 }
 
 
+# keras.applications' module of each backbone, for its preprocess_input.
+PREPROCESS = {
+    "MobileNetV2": "mobilenet_v2", "VGG16": "vgg16", "VGG19": "vgg19", "ResNet50": "resnet", "ResNet101": "resnet",
+    "ResNet152": "resnet", "ResNet50V2": "resnet_v2", "InceptionV3": "inception_v3",
+    "InceptionResNetV2": "inception_resnet_v2", "DenseNet121": "densenet", "DenseNet169": "densenet",
+    "DenseNet201": "densenet",
+}  # fmt: skip
+
+
 def _stem(name, alpha):
     check_choice("backbone", name, tuple(FILES))
     if name == "MobileNetV2":
@@ -95,3 +104,29 @@ def backbone(name, *, input_shape, alpha=None, weights="imagenet"):
             f"Put the file keras.applications downloads ({stem.replace('*', '224')}.h5) in a folder and set "
             "CNNBOOK_WEIGHTS to that folder, or pass weights=None to start from random weights."
         ) from error
+
+
+def frozen_features(name, images, *, alpha=None, batch_size=256, model=None):
+    """Global-average-pooled features of a frozen ImageNet backbone for uint8 images (N, H, W, 3).
+
+    The images go through the backbone's own ``preprocess_input`` (VGG: BGR, ImageNet mean
+    subtracted; MobileNetV2: scaled to [-1, 1]), then the headless network in inference mode;
+    returns a float32 array (N, channels). A linear classifier on these features is "feature
+    extraction", the first kind of transfer learning. ``model``: a backbone already built by
+    `backbone` (default: build one for the images' size).
+    """
+    import importlib
+
+    import keras
+    import numpy as np
+
+    check_choice("backbone", name, tuple(FILES))
+    images = np.asarray(images)
+    model = model or backbone(name, input_shape=images.shape[1:], alpha=alpha)
+    model.trainable = False
+    preprocess = importlib.import_module(f"keras.applications.{PREPROCESS[name]}").preprocess_input
+    out = []
+    for start in range(0, len(images), batch_size):
+        maps = model(preprocess(images[start : start + batch_size].astype("float32")), training=False)
+        out.append(keras.ops.convert_to_numpy(keras.ops.mean(keras.ops.cast(maps, "float32"), axis=(1, 2))))
+    return np.concatenate(out)

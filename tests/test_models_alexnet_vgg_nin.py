@@ -494,3 +494,113 @@ def test_the_registry_describes_the_models():
 def test_bad_options_are_named(name, options, pattern):
     with pytest.raises(ParameterError, match=re.escape(pattern)):
         cnnbook.models.build(name, **options)
+
+
+# --- alexnet_cifar's options: each of AlexNet's choices, taken back -------------------------------
+
+
+def _layer_types(model):
+    return {layer.name: type(layer).__name__ for layer in model.layers}
+
+
+def test_alexnet_cifar_options_change_what_they_name():
+    build = cnnbook.models.build
+    half = build("alexnet_cifar", width=0.5)
+    assert [half.get_layer(f"conv{i}_conv").filters for i in range(1, 6)] == [48, 128, 192, 192, 128]
+    assert half.get_layer("fc6_dense").units == half.get_layer("fc7_dense").units == 256
+
+    lrn = _layer_types(build("alexnet_cifar", norm="lrn"))
+    assert [n for n, t in lrn.items() if t == "LocalResponseNormalization"] == ["conv1_lrn", "conv2_lrn"]
+    assert "BatchNormalization" not in lrn.values()
+    plain = build("alexnet_cifar", norm=None)
+    assert not any(t in ("BatchNormalization", "LocalResponseNormalization") for t in _layer_types(plain).values())
+    assert plain.get_layer("conv3_conv").use_bias and not half.get_layer("conv3_conv").use_bias
+
+    tanh = build("alexnet_cifar", activation="tanh")
+    assert {n for n, t in _layer_types(tanh).items() if t == "Activation"} == (
+        {f"conv{i}_tanh" for i in range(1, 6)} | {"fc6_tanh", "fc7_tanh"}
+    )
+    pools = build("alexnet_cifar", overlap=False)
+    assert pools.get_layer("conv1_maxpool").pool_size == (2, 2) and half.get_layer("conv1_maxpool").pool_size == (3, 3)
+    assert pools.get_layer("conv5_maxpool").output.shape[1:3] == (4, 4)
+    assert "fc6_dropout" not in _layer_types(build("alexnet_cifar", dropout=0.0))
+
+    coarse = build("alexnet_cifar", conv1=(9, 3))
+    assert coarse.get_layer("conv1_conv").kernel_size == (9, 9) and coarse.get_layer("conv1_conv").strides == (3, 3)
+    assert coarse.get_layer("conv1_conv").output.shape[1:3] == (11, 11)
+
+
+def test_alexnet_cifar_two_towers_are_a_grouped_convolution():
+    """The towers (two convolutions on the two halves of the maps) compute what Keras' Conv2D with
+    groups=2 computes, with its parameter count; conv1 and conv3 see every map."""
+    model = cnnbook.models.build("alexnet_cifar", grouped=True, norm=None)
+    ungrouped = cnnbook.models.build("alexnet_cifar", norm=None)
+    conv2 = [model.get_layer(f"conv2_gpu{g}_conv") for g in (1, 2)]
+    assert sum(c.count_params() for c in conv2) == (5 * 5 * 48 + 1) * 256 == 307_456
+    assert model.count_params() < ungrouped.count_params()
+    assert "conv3_conv" in _layer_types(model) and "conv1_conv" in _layer_types(model)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 8, 8, 96)).astype("float32")
+    grouped = keras.layers.Conv2D(256, 5, padding="same", groups=2)
+    grouped.build((None, 8, 8, 96))
+    kernel, bias = grouped.get_weights()  # kernel (5, 5, 48, 256): first 128 maps see maps 0-47
+    for g, conv in enumerate(conv2):
+        conv.set_weights([kernel[..., 128 * g : 128 * (g + 1)], bias[128 * g : 128 * (g + 1)]])
+    towers = keras.Model(model.get_layer("conv2_gpu1_slice").input, model.get_layer("conv2_concat").output)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(towers(x)), keras.ops.convert_to_numpy(grouped(x)),
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options, pattern",
+    [({"norm": "layer"}, "norm='layer' is not allowed: choose one of 'batch', 'lrn', None"),
+     ({"width": 0}, "width=0 is not allowed"),
+     ({"width": 0.3, "grouped": True}, "with grouped=True every layer needs an even number of maps"),
+     ({"conv1": 5}, "conv1 must be (kernel size, stride)"),
+     ({"activation": "squash"}, "give a Keras activation"),
+     ({"overlap": "yes"}, "overlap must be True or False")],
+)  # fmt: skip
+def test_alexnet_cifar_bad_options_are_named(options, pattern):
+    with pytest.raises(ParameterError, match=re.escape(pattern)):
+        cnnbook.models.build("alexnet_cifar", **options)
+
+
+# --- The CIFAR-10 VGG family: configurations, width, the paper's initialization -------------------
+
+
+@pytest.mark.parametrize("name, config", [("vgg11_cifar", "A"), ("vgg13_cifar", "B"), ("vgg16_cifar", "D"),
+                                          ("vgg19_cifar", "E")])  # fmt: skip
+def test_vgg_cifar_configurations_follow_table_1(name, config):
+    model = cnnbook.models.build(name)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    expected = [_parse_spec(layer) for stack in cnnbook.models.vgg.CONFIGS[config] for layer in stack if layer != "LRN"]
+    assert [(c.kernel_size[0], c.filters) for c in convs] == expected
+    assert {"A": 8, "B": 10, "D": 13, "E": 16}[config] == len(convs)
+    assert model.output.shape[1:] == (10,)
+
+
+def _parse_spec(layer):
+    kind, filters = layer.split("-")
+    return int(kind.removeprefix("conv")), int(filters)
+
+
+def test_vgg_cifar_width_scales_every_layer():
+    half = cnnbook.models.build("vgg16_cifar", width=0.5)
+    convs = [layer.filters for layer in half.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 256, 256, 256]
+    maps = [3] + convs
+    trainable = sum(9 * a * b for a, b in zip(maps[:-1], maps[1:])) + 2 * sum(convs) + 256 * 10 + 10
+    assert sum(int(np.prod(w.shape)) for w in half.trainable_weights) == trainable == 3_684_842
+
+
+def test_vgg_cifar_paper_initialization_is_n_0_001():
+    keras.utils.set_random_seed(0)
+    paper = cnnbook.models.build("vgg16_cifar", batch_norm=False, init="paper", width=0.5)
+    kernel, bias = paper.get_layer("conv3_1_conv").get_weights()
+    assert abs(kernel.std() - 0.01) < 0.0005 and abs(kernel.mean()) < 0.0005 and not bias.any()
+    glorot = cnnbook.models.build("vgg16_cifar", batch_norm=False, width=0.5).get_layer("conv3_1_conv").get_weights()[0]
+    limit = np.sqrt(6 / (9 * 64 + 9 * 128))  # Glorot uniform: fan in and fan out of a 3x3 64 -> 128 layer
+    assert glorot.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)
+    with pytest.raises(ParameterError, match=re.escape("init='he' is not allowed: choose one of 'glorot', 'paper'")):
+        cnnbook.models.build("vgg16_cifar", init="he")

@@ -59,3 +59,16 @@ def test_unknown_backbones_and_misplaced_options_are_named():
         pretrained.weights_file("MobileNetV3", directory="/nowhere")
     with pytest.raises(TypeError, match="alpha applies to MobileNetV2 only"):
         pretrained.weights_file("VGG16", alpha=0.5, directory="/nowhere")
+
+
+def test_frozen_features_preprocess_like_keras_applications_and_pool(tmp_path, monkeypatch):
+    # The VGG chapter's Colab path, offline: a weights file of our own under the name Keras downloads.
+    keras.utils.set_random_seed(0)
+    source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    source.save_weights(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.weights.h5")
+    monkeypatch.setenv("CNNBOOK_WEIGHTS", str(tmp_path))
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)
+    features = pretrained.frozen_features("VGG16", images, batch_size=2)
+    expected = source.predict(keras.applications.vgg16.preprocess_input(images.astype("float32")), verbose=0).mean(axis=(1, 2))
+    assert features.shape == (5, 512) and features.dtype == np.float32
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)

@@ -40,7 +40,11 @@ from scratch at a high learning rate (the paper initialized its deeper networks 
 a trained configuration A, and notes that Glorot and Bengio's random initialization, found after
 submission, also works, Section 3.1). The convolutions have no bias (batch
 normalization's shift replaces it): 14,724,042 trainable parameters, which are kuangliu's
-14,728,266 less the 4,224 redundant convolution biases.
+14,728,266 less the 4,224 redundant convolution biases. ``vgg11_cifar``, ``vgg13_cifar`` and
+``vgg19_cifar`` are configurations A, B and E in the same form. Options of all four: ``width``
+multiplies every number of maps; ``batch_norm=False`` gives plain convolutions with bias;
+``init="paper"`` draws every weight from the paper's N(0, 0.01^2) instead of Keras' Glorot
+uniform.
 
 Implementation notes (mistakes often found in VGG copies in Keras):
 
@@ -62,7 +66,7 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_bool
+from cnnbook.errors import check_bool, check_choice, check_float
 from cnnbook.layers import BatchNormalization, LocalResponseNormalization
 from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
@@ -90,13 +94,20 @@ def _parse(layer):
     return int(kind.removeprefix("conv")), int(filters)
 
 
-def vgg_block(x, layers_spec, *, batch_norm=False, name):
+# The paper's initialization of its configuration A (Section 3.1): weights from N(0, 0.01^2),
+# zero biases. Deeper networks started from A's trained layers instead.
+PAPER_INIT = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.01}}
+INITS = ("glorot", "paper")
+
+
+def vgg_block(x, layers_spec, *, batch_norm=False, width=1.0, kernel_initializer="glorot_uniform", name):
     """One VGG stack: the layers of ``layers_spec`` (Table 1 notation), then 2x2 max pooling.
 
     Convolutions keep the maps' size ("same" padding: 1 pixel for 3x3) and are named
     ``{name}_{i}`` (``conv3_1``, ``conv3_2``...; block ``conv3`` ends with ``pool3``); an ``"LRN"``
     entry normalizes the output of the convolution before it (``conv1_1_lrn``). With
     ``batch_norm``, every convolution is followed by batch normalization (no bias), then ReLU.
+    ``width`` multiplies the numbers of maps.
     """
     norm = BatchNormalization if batch_norm else None
     index = 0
@@ -106,15 +117,17 @@ def vgg_block(x, layers_spec, *, batch_norm=False, name):
             continue
         index += 1
         kernel_size, filters = _parse(layer)
-        x = blocks.conv_norm_act(x, filters, kernel_size, norm=norm, name=f"{name}_{index}")
+        x = blocks.conv_norm_act(x, max(1, round(filters * width)), kernel_size, norm=norm,
+                                 kernel_initializer=kernel_initializer, name=f"{name}_{index}")  # fmt: skip
     return blocks.pool(x, "max", 2, strides=2, name=name.replace("conv", "pool"))
 
 
-def vgg_features(inputs, config, *, batch_norm=False):
+def vgg_features(inputs, config, *, batch_norm=False, width=1.0, kernel_initializer="glorot_uniform"):
     """The five stacks of configuration ``config`` (a key of `CONFIGS`): conv1_1 ... pool5."""
     x = inputs
     for number, layers_spec in enumerate(CONFIGS[config], start=1):
-        x = vgg_block(x, layers_spec, batch_norm=batch_norm, name=f"conv{number}")
+        x = vgg_block(x, layers_spec, batch_norm=batch_norm, width=width, kernel_initializer=kernel_initializer,
+                      name=f"conv{number}")  # fmt: skip
     return x
 
 
@@ -135,23 +148,41 @@ def vgg(input_shape, num_classes, *, config):
     return Network(inputs, features, blocks.dense_top(num_classes, {"fc6": 4096, "fc7": 4096}, dropout=0.5))
 
 
-@register(
-    "vgg16_cifar",
-    preset=CIFAR10,
-    min_size=32,
-    paper=_PAPER + " (configuration D with batch normalization, for CIFAR-10)",
-    summary="VGG-16's 13 convolutions with batch normalization, 5 max pools, one linear layer (CIFAR-10)",
+cifar = functools.partial(
+    register, preset=CIFAR10, min_size=32, paper=_PAPER + " (the configuration with batch normalization, for CIFAR-10)"
 )
-def vgg16_cifar(input_shape, num_classes, *, batch_norm=True):
-    """VGG-16's convolutions (configuration D) with batch normalization, then a linear classifier.
+
+
+@cifar("vgg11_cifar", summary="VGG configuration A (8 convolutions) with batch normalization, one linear layer (CIFAR-10)",
+       fixed={"config": "A"})
+@cifar("vgg13_cifar", summary="VGG configuration B (10 convolutions) with batch normalization, one linear layer (CIFAR-10)",
+       fixed={"config": "B"})
+@cifar("vgg16_cifar", summary="VGG-16's 13 convolutions with batch normalization, 5 max pools, one linear layer (CIFAR-10)",
+       fixed={"config": "D"})
+@cifar("vgg19_cifar", summary="VGG configuration E (16 convolutions) with batch normalization, one linear layer (CIFAR-10)",
+       fixed={"config": "E"})
+def vgg_cifar(input_shape, num_classes, *, config, batch_norm=True, width=1.0, init="glorot"):  # fmt: skip
+    """A VGG configuration's convolutions with batch normalization, then a linear classifier.
 
     Args:
         batch_norm: True: batch normalization after every convolution (the usual adaptation).
             False: plain convolutions with bias and ReLU, as in the paper, for comparison (the
             paper did not train its deeper networks from scratch: it initialized them from the
             layers of the trained configuration A, Section 3.1).
+        width: multiplies the numbers of maps (64 ... 512).
+        init: ``"glorot"``: Keras' default (Glorot and Bengio's uniform initialization, which the
+            paper notes after submission also trains deep nets without pre-training). ``"paper"``:
+            the paper's N(0, 0.01^2) for every weight, biases 0.
     """
     batch_norm = check_bool("batch_norm", batch_norm)
+    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=8)
+    check_choice("init", init, INITS)
+    initializer = PAPER_INIT if init == "paper" else "glorot_uniform"
     inputs = layers.Input(input_shape, name="image")
-    features = vgg_features(inputs, "D", batch_norm=batch_norm)
-    return Network(inputs, features, blocks.dense_top(num_classes))
+    features = vgg_features(inputs, config, batch_norm=batch_norm, width=width, kernel_initializer=initializer)
+
+    def top(x):
+        x = layers.Flatten(name="flatten")(x)
+        return layers.Dense(num_classes, kernel_initializer=initializer, name="predictions")(x)
+
+    return Network(inputs, features, top)

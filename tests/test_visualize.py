@@ -1,0 +1,73 @@
+"""cnnbook.visualize: occlusion maps, strongest responses and input gradients, on tiny models
+whose answers are known."""
+
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from cnnbook import visualize
+from cnnbook.errors import ParameterError
+
+
+def fake_run(model, mean=(0.0, 0.0, 0.0), std=(1 / 255, 1 / 255, 1 / 255)):
+    """What the functions need of a FitResult: the model and the data's normalization.
+    With these defaults, normalized(x) == x."""
+    return SimpleNamespace(model=model, data=SimpleNamespace(mean=mean, std=std))
+
+
+def test_occlusion_finds_the_region_the_classifier_looks_at():
+    # Class 0's logit is the brightness of the top-left 8x8 corner: covering it, and only it, hurts.
+    def predict(images):
+        corner = images[:, :8, :8].astype("float64").mean(axis=(1, 2, 3)) / 255
+        return np.stack([8 * corner, np.zeros(len(images))], axis=1)
+
+    images = np.full((2, 32, 32, 3), 255, np.uint8)
+    maps, clear = visualize.occlusion(predict, images, np.array([0, 0]), patch=8, stride=4, fill=0)
+    assert maps.shape == (2, 7, 7)
+    assert np.allclose(clear, 1 / (1 + np.exp(-8)))
+    assert maps[0, 0, 0] == pytest.approx(0.5)  # the corner covered: no evidence left
+    assert np.allclose(maps[:, 2:, 2:], clear[0])  # covering elsewhere changes nothing
+    with pytest.raises(ParameterError, match="patch=40"):
+        visualize.occlusion(predict, images, np.array([0, 0]), patch=40)
+
+
+def tiny_linear_model():
+    inputs = keras.Input((4, 4, 3))
+    x = keras.layers.Conv2D(2, 1, use_bias=False, name="mix")(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    model.get_layer("mix").set_weights([np.array([[[[1.0, 0.0], [2.0, 0.0], [-1.0, 1.0]]]], "float32")])
+    return model
+
+
+def test_input_gradients_are_the_gradient_of_the_strongest_response():
+    # Channel 0 of "mix" is r + 2g - b per pixel; its maximum sits at the brightest pixel, so the
+    # gradient is (1, 2, -1) there and zero elsewhere.
+    images = np.zeros((1, 4, 4, 3), np.uint8)
+    images[0, 2, 1] = (10, 10, 0)
+    gradients = visualize.input_gradients(fake_run(tiny_linear_model()), "mix", images, channel=0)
+    expected = np.zeros((1, 4, 4, 3))
+    expected[0, 2, 1] = (1, 2, -1)
+    np.testing.assert_allclose(gradients, expected, atol=1e-6)
+
+
+def test_top_activations_rank_images_and_find_the_position():
+    images = np.zeros((3, 4, 4, 3), np.uint8)
+    images[1, 3, 0, 1] = 50  # channel 0 responds 100 at (3, 0)
+    images[2, 1, 1, 0] = 30  # and 30 at (1, 1)
+    run = fake_run(tiny_linear_model())
+    (indices, positions, values), = visualize.top_activations(run, "mix", images, channels=[0], count=2).values()
+    assert list(indices) == [1, 2] and [tuple(map(int, p)) for p in positions] == [(3, 0), (1, 1)]
+    np.testing.assert_allclose(values, [100, 30])
+    with pytest.raises(ParameterError, match="name a layer of"):
+        visualize.top_activations(run, "conv9", images, channels=[0])
+
+
+def test_colourfulness_separates_grey_from_colour_filters():
+    rng = np.random.default_rng(0)
+    pattern = rng.normal(size=(5, 5, 1, 1))
+    grey = np.repeat(pattern, 3, axis=2)
+    opponent = np.concatenate([pattern, np.zeros_like(pattern), -pattern], axis=2)
+    scores = visualize.colourfulness(np.concatenate([grey, opponent], axis=3))
+    np.testing.assert_allclose(scores, [0.0, 1.0], atol=1e-12)
