@@ -541,9 +541,9 @@ def test_alexnet_cifar_two_towers_are_a_grouped_convolution():
     assert "conv3_conv" in _layer_types(model) and "conv1_conv" in _layer_types(model)
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, 8, 8, 96)).astype("float32")
+    x = rng.normal(size=(2, 16, 16, 96)).astype("float32")
     grouped = keras.layers.Conv2D(256, 5, padding="same", groups=2)
-    grouped.build((None, 8, 8, 96))
+    grouped.build((None, 16, 16, 96))
     kernel, bias = grouped.get_weights()  # kernel (5, 5, 48, 256): first 128 maps see maps 0-47
     for g, conv in enumerate(conv2):
         conv.set_weights([kernel[..., 128 * g : 128 * (g + 1)], bias[128 * g : 128 * (g + 1)]])
