@@ -604,3 +604,27 @@ def test_vgg_cifar_paper_initialization_is_n_0_001():
     assert glorot.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)
     with pytest.raises(ParameterError, match=re.escape("init='he' is not allowed: choose one of 'glorot', 'paper'")):
         cnnbook.models.build("vgg16_cifar", init="he")
+
+
+# --- NiN's options: batch normalization, width, the head the paper argues against ------------------
+
+
+def test_nin_options_batch_norm_width_and_heads():
+    plain, normed = cnnbook.models.build("nin"), cnnbook.models.build("nin", batch_norm=True)
+    convs = [layer.name for layer in normed.layers if isinstance(layer, keras.layers.Conv2D)]
+    bns = {layer.name for layer in normed.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert bns == {name.replace("_conv", "_bn") for name in convs if name != "predictions_conv"}
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    assert not normed.get_layer("mlpconv1_conv").use_bias and plain.get_layer("mlpconv1_conv").use_bias
+
+    half = cnnbook.models.build("nin", width=0.5)
+    assert [layer.filters for layer in half.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        96, 80, 48, 96, 96, 96, 96, 96, 10]
+
+    dense = cnnbook.models.build("nin", head="dense")
+    body = cnnbook.models.build("nin", include_top=False).count_params()
+    assert dense.count_params() - body == 8 * 8 * 192 * 10 + 10  # one weight per map, position and class
+    assert plain.count_params() - body == (192 + 1) * 10  # the class maps' 1x1 layer; the average has none
+    assert "predictions_global_avg" in {layer.name for layer in plain.layers}
+    with pytest.raises(ParameterError, match=re.escape("head='fc' is not allowed: choose one of 'gap', 'dense'")):
+        cnnbook.models.build("nin", head="fc")

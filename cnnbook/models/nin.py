@@ -57,23 +57,26 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_dropout
+from cnnbook.errors import check_bool, check_choice, check_dropout, check_float
+from cnnbook.layers import BatchNormalization
 from cnnbook.models import CIFAR10, Network, register
 
 _PAPER = "Lin, Chen and Yan (2014), Network in network"
 
 conv = functools.partial(blocks.conv_norm_act, padding="same", norm=None)  # every convolution: bias, ReLU
+HEADS = ("gap", "dense")
 
 
-def mlpconv_block(x, filters, kernel_size, mlp_filters, *, name):
+def mlpconv_block(x, filters, kernel_size, mlp_filters, *, norm=None, name):
     """An mlpconv layer: a ``kernel_size`` convolution to ``filters`` maps, then one 1x1
     convolution per entry of ``mlp_filters``, each followed by ReLU; sizes are kept ("same").
+    ``norm``: a normalization after every convolution, before its ReLU (None: none, as in the paper).
 
     Layers: ``{name}_conv``, ``{name}_relu``, then ``{name}_mlp1_conv``, ``{name}_mlp1_relu``...
     """
-    x = conv(x, filters, kernel_size, name=name)
+    x = conv(x, filters, kernel_size, norm=norm, name=name)
     for index, units in enumerate(mlp_filters, start=1):
-        x = conv(x, units, 1, padding="valid", name=f"{name}_mlp{index}")
+        x = conv(x, units, 1, padding="valid", norm=norm, name=f"{name}_mlp{index}")
     return x
 
 
@@ -84,28 +87,42 @@ def mlpconv_block(x, filters, kernel_size, mlp_filters, *, name):
     paper=_PAPER,
     summary="Network in Network for CIFAR-10: 3 mlpconv layers, dropout, global average pooling, no FC layer",
 )
-def nin(input_shape, num_classes, *, dropout=0.5):
+def nin(input_shape, num_classes, *, dropout=0.5, batch_norm=False, width=1.0, head="gap"):
     """The CIFAR-10 Network in Network of Lin et al. (2014), widths of the released Caffe model.
 
     Args:
         dropout: dropout rate after the first two mlpconv layers' pooling (0: none). The paper
             shows that this dropout lowers the test error (Section 4.2).
+        batch_norm: batch normalization after every convolution but the class maps' (a later
+            addition, Ioffe and Szegedy, 2015), which lets the network train at a high learning rate.
+        width: multiplies the numbers of maps of the mlpconv layers (192, 160, 96, ...; the class
+            maps stay one per class).
+        head: ``"gap"``: the paper's classifier, a 1x1 convolution to one map per class and the
+            global average of each map. ``"dense"``: the classifier the paper argues against, a
+            fully connected layer on the flattened maps of mlpconv3 (Section 4.6).
     """
     dropout = check_dropout(dropout)
+    norm = BatchNormalization if check_bool("batch_norm", batch_norm) else None
+    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=8)
+    check_choice("head", head, HEADS)
+
+    def maps(n):
+        return max(1, round(n * width))
+
     inputs = layers.Input(input_shape, name="image")
-    x = mlpconv_block(inputs, 192, 5, (160, 96), name="mlpconv1")
+    x = mlpconv_block(inputs, maps(192), 5, (maps(160), maps(96)), norm=norm, name="mlpconv1")
     x = blocks.pool(x, "max", 3, strides=2, padding="same", name="mlpconv1")
     if dropout:
         x = layers.Dropout(dropout, name="mlpconv1_dropout")(x)
-    x = mlpconv_block(x, 192, 5, (192, 192), name="mlpconv2")
+    x = mlpconv_block(x, maps(192), 5, (maps(192), maps(192)), norm=norm, name="mlpconv2")
     x = blocks.pool(x, "avg", 3, strides=2, padding="same", name="mlpconv2")
     if dropout:
         x = layers.Dropout(dropout, name="mlpconv2_dropout")(x)
-    features = mlpconv_block(x, 192, 3, (192,), name="mlpconv3")
+    features = mlpconv_block(x, maps(192), 3, (maps(192),), norm=norm, name="mlpconv3")
 
-    def top(x):
+    def gap_top(x):
         # mlpconv3's last 1x1 layer: one map per class, then the global average of each map.
         x = conv(x, num_classes, 1, padding="valid", name="predictions")
         return blocks.global_pool(x, "avg", name="predictions")
 
-    return Network(inputs, features, top)
+    return Network(inputs, features, gap_top if head == "gap" else blocks.dense_top(num_classes))
