@@ -88,3 +88,24 @@ def test_profile_time_says_what_was_not_measured(tmp_path):
     results.save(make_record(device="CPU"), tmp_path)
     frame = results.profile_time("02_lenet", tmp_path)
     assert frame.loc["GPU", "runs"] == 0 and "not measured" in frame.loc["GPU", "hardware"]
+
+
+ROOT_RESULTS = results.results_dir("full")
+CHAPTERS = sorted(p.name for p in ROOT_RESULTS.iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_committed_records_fit_the_budget_and_say_where_they_come_from(chapter):
+    """The book's claim, checked on what is committed: every chapter's full runs on a 2-core CPU
+    took at most its budget together, and every record names its machine, backend, precision,
+    seed and a clean commit; at least one run of the chapter was evaluated on the test set."""
+    from cnnbook.config import budget_minutes
+
+    records = results.load_all(chapter=chapter)
+    assert records and all(r.profile == "full" for r in records)
+    on_cpu = [r for r in records if r.device == "CPU"]
+    assert sum(r.train_seconds for r in on_cpu) <= 60 * budget_minutes(chapter)
+    for r in records:
+        assert r.hardware and r.backend and r.precision and r.seed is not None and r.git_commit, r.name
+        assert r.git_dirty is False, f"{chapter}/{r.name} was recorded from a tree with uncommitted changes"
+    assert any(r.test_accuracy is not None for r in records)
