@@ -198,22 +198,44 @@ def make_optimizer(recipe, steps_per_epoch):
 # The training wrapper
 
 
-def training_wrapper(model, data, *, augment):
+# The weight of each auxiliary classifier's loss (GoogLeNet, Section 5: "weighted by 0.3").
+AUX_LOSS_WEIGHT = 0.3
+
+
+def training_wrapper(model, data, *, augment, main_only=False):
     """``uint8 images -> [RandomCropFlip] -> normalization -> model``, as a functional model.
 
-    The wrapper shares its layers with ``model``: training one trains the other.
+    The wrapper shares its layers with ``model``: training one trains the other. A model with
+    auxiliary classifiers (several outputs, the main classifier first, as GoogLeNet's) gives a
+    wrapper whose output is a dict keyed by the output names, or the main output alone with
+    ``main_only=True`` (for prediction).
     """
     inputs = keras.Input(data.input_shape, dtype="uint8", name="uint8_image")
     x = RandomCropFlip(padding=4, flip=True, name="augment")(inputs) if augment else inputs
     mean = [255.0 * m for m in data.mean]
     variance = [(255.0 * s) ** 2 for s in data.std]
     x = layers.Normalization(mean=mean, variance=variance, dtype="float32", name="normalize")(x)
-    return keras.Model(inputs, model(x), name=f"{model.name}_training")
+    outputs = model(x)
+    if isinstance(outputs, (list, tuple)):
+        outputs = outputs[0] if main_only else dict(zip(model.output_names, outputs))
+    return keras.Model(inputs, outputs, name=f"{model.name}_training")
 
 
-def compiled_wrapper(model, data, recipe, *, jit_compile="auto"):
+def output_names(model):
+    """The names of ``model``'s outputs, the main classifier first (one for most models)."""
+    return list(getattr(model, "output_names", None) or [model.name])
+
+
+def auxiliary_outputs(model):
+    """The names of ``model``'s auxiliary classifiers: every output but the first."""
+    return output_names(model)[1:]
+
+
+def compiled_wrapper(model, data, recipe, *, jit_compile="auto", aux_loss_weight=AUX_LOSS_WEIGHT):
     """The `training_wrapper` of ``model``, compiled as `fit` compiles it: the recipe's optimizer
-    and schedule, cross-entropy on logits with its label smoothing, accuracy.
+    and schedule, cross-entropy on logits with its label smoothing, accuracy. A model with
+    auxiliary classifiers is trained on the main loss plus ``aux_loss_weight`` times each
+    auxiliary loss (all with the same targets); accuracy is the main classifier's.
 
     ``jit_compile="auto"`` is Keras' choice. On TensorFlow it means XLA on a GPU and not on a
     CPU, where XLA bypasses oneDNN's kernels and trained ResNet-20 at well under half the speed
@@ -221,18 +243,31 @@ def compiled_wrapper(model, data, recipe, *, jit_compile="auto"):
     """
     steps_per_epoch = math.ceil(len(data.y_train) / recipe.batch_size)
     wrapper = training_wrapper(model, data, augment=recipe.augment)
+
+    def loss():
+        return keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing)
+
+    accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
+    options = dict(loss=loss(), metrics=[accuracy])
+    if auxiliary_outputs(model):
+        main, *aux = output_names(model)
+        options = dict(
+            loss={name: loss() for name in output_names(model)},
+            loss_weights={main: 1.0, **{name: float(aux_loss_weight) for name in aux}},
+            metrics={main: [accuracy]},
+        )
     wrapper.compile(
         optimizer=make_optimizer(recipe, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        **options,
         steps_per_execution=recipe.steps_per_execution,
         jit_compile=jit_compile,
     )
     return wrapper
 
 
-def fit_inputs(data, recipe):
-    """The training and validation inputs of ``Model.fit`` for ``data``, as keyword arguments.
+def fit_inputs(data, recipe, output_names=None):
+    """The training and validation inputs of ``Model.fit`` for ``data``, as keyword arguments
+    (with the same targets for each of ``output_names``, for a model with auxiliary classifiers).
 
     On TensorFlow, one ``tf.data`` pipeline that shuffles every epoch and repeats, read for
     ``steps_per_epoch`` steps an epoch: Keras' own pipeline for numpy arrays builds a new
@@ -242,6 +277,8 @@ def fit_inputs(data, recipe):
     PyTorch, the numpy arrays as they are.
     """
     y_train, y_val = one_hot(data.y_train, data.num_classes), one_hot(data.y_val, data.num_classes)
+    if output_names and len(output_names) > 1:
+        y_train, y_val = ({name: y for name in output_names} for y in (y_train, y_val))
     if keras.backend.backend() != "tensorflow":
         return dict(x=data.x_train, y=y_train, batch_size=recipe.batch_size, shuffle=True,
                     validation_data=(data.x_val, y_val))  # fmt: skip
@@ -262,6 +299,74 @@ def fit_inputs(data, recipe):
 
 # ---------------------------------------------------------------------------------------------
 # Callbacks
+
+
+class _MainOutputLogs(keras.callbacks.Callback):
+    """With auxiliary classifiers, Keras logs ``loss`` as the weighted total and each output's loss
+    and accuracy under the output's name. This puts the main classifier's under the usual names
+    (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, so that runs with and without
+    auxiliary heads compare) and the total under ``total_loss`` and ``val_total_loss``."""
+
+    def __init__(self, main):
+        super().__init__()
+        self.main = main
+
+    def on_epoch_end(self, epoch, logs=None):
+        for prefix in ("", "val_"):
+            if f"{prefix}{self.main}_loss" in logs:
+                logs[f"{prefix}total_loss"] = logs[f"{prefix}loss"]
+                logs[f"{prefix}loss"] = logs.pop(f"{prefix}{self.main}_loss")
+            if f"{prefix}{self.main}_accuracy" in logs:
+                logs[f"{prefix}accuracy"] = logs.pop(f"{prefix}{self.main}_accuracy")
+
+
+class Probe(keras.callbacks.Callback):
+    """Measures something during training: ``measure()`` is called before the first step and after
+    every ``every`` training steps, and what it returns (a number or a list of numbers) is kept
+    with the step in `steps` and `values`.
+
+    With ``path`` (a JSON file, typically in the run's folder), the measurements are saved after
+    every epoch and read back by `load`: a finished run that `fit` reuses instead of training keeps
+    its measurements, and a resumed run continues them.
+
+        probe = Probe(lambda: float(model.get_layer("conv").kernel.numpy().std()), every=50, path=...)
+        fit(model, data, recipe, callbacks=[probe])
+    """
+
+    def __init__(self, measure, *, every, path=None):
+        super().__init__()
+        self.measure, self.every = measure, check_int("every", every, minimum=1)
+        self.path = Path(path) if path else None
+        self.steps, self.values = [], []
+
+    @staticmethod
+    def load(path):
+        """``(steps, values)`` saved at ``path``, or two empty lists when there is nothing."""
+        saved = _read_json(path) if path else None
+        return (saved["steps"], saved["values"]) if saved else ([], [])
+
+    def _record(self):
+        value = self.measure()
+        self.steps.append(self.step)
+        self.values.append(value.tolist() if isinstance(value, np.ndarray) else value)
+
+    def on_train_begin(self, logs=None):
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        steps, values = self.load(self.path)
+        kept = [i for i, s in enumerate(steps) if s <= self.step]
+        self.steps, self.values = [steps[i] for i in kept], [values[i] for i in kept]
+        if not self.steps or self.steps[-1] < self.step:
+            self._record()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if self.step % self.every == 0 and self.steps[-1] < self.step:
+            self._record()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"steps": self.steps, "values": self.values}))
 
 
 class _EpochClock(keras.callbacks.Callback):
@@ -356,7 +461,7 @@ class FitResult:
     """What `fit` returns: the trained model, its training wrapper and the full history."""
 
     model: keras.Model
-    wrapper: keras.Model
+    wrapper: keras.Model  # uint8 images -> the main classifier's logits
     recipe: Recipe
     data: object
     history: dict
@@ -457,10 +562,11 @@ def predict(wrapper, images, batch_size=256):
     return np.asarray(wrapper.predict(np.asarray(images), batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
-def run_key(model, data, recipe):
+def run_key(model, data, recipe, aux_loss_weight=AUX_LOSS_WEIGHT):
     """What makes a run, as a dict: the model (its layers' configs and a hash of its initial
     weights, so the seed counts), the data (split sizes, statistics and a hash of the labels and
-    of a sample of pixels), the recipe, the backend and the precision policy."""
+    of a sample of pixels), the recipe, the backend and the precision policy; for a model with
+    auxiliary classifiers, the weight of their losses too."""
     layers_ = []
     for layer in model.layers:
         config = {k: v for k, v in layer.get_config().items() if k != "name"}
@@ -470,7 +576,7 @@ def run_key(model, data, recipe):
         weights.update(np.ascontiguousarray(w).tobytes())
     content = hashlib.sha1(np.asarray(data.y_train).tobytes() + np.asarray(data.y_val).tobytes())
     content.update(np.ascontiguousarray(np.asarray(data.x_train)[::97]).tobytes())
-    return {
+    key = {
         "model": model.name,
         "params": int(model.count_params()),
         "architecture": hashlib.sha1(json.dumps(layers_, sort_keys=True, default=str).encode()).hexdigest()[:12],
@@ -482,6 +588,9 @@ def run_key(model, data, recipe):
         "backend": keras.backend.backend(),
         "precision": keras.config.dtype_policy().name,
     }
+    if auxiliary_outputs(model):
+        key["aux_loss_weight"] = float(aux_loss_weight)
+    return key
 
 
 def fingerprint(model, data, recipe, key=None):
@@ -507,7 +616,8 @@ def default_run_dir(name, model, data, recipe, key=None):
     return root / "runs" / f"{name}-{fingerprint(model, data, recipe, key)}"
 
 
-def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=True, reuse=True, log_every=None):
+def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=True, reuse=True, log_every=None,
+        aux_loss_weight=AUX_LOSS_WEIGHT):  # fmt: skip
     """Train ``model`` on ``data`` (a `cnnbook.data.Dataset`) with ``recipe``; see the module doc.
 
     Args:
@@ -523,6 +633,10 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         reuse: load a finished run of the same fingerprint from ``run_dir`` instead of training
             again (False: train from scratch, discarding what the folder holds).
         log_every: epochs between progress lines (default: about ten lines a run).
+        aux_loss_weight: for a model with auxiliary classifiers (outputs after the first), the
+            weight of each one's loss in the total; the history's ``loss`` and ``accuracy`` are
+            the main classifier's, ``total_loss`` what was minimized, and the result's wrapper
+            predicts with the main classifier.
 
     Returns:
         a `FitResult` (``reused`` says whether it was loaded).
@@ -530,8 +644,9 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a cnnbook.train.Recipe, got {type(recipe).__name__}")
     check_bool("reuse", reuse)
+    aux_loss_weight = check_float("aux_loss_weight", aux_loss_weight, minimum=0, maximum=10)
     name = name or model.name
-    key = run_key(model, data, recipe)
+    key = run_key(model, data, recipe, aux_loss_weight)
     print_ = print if verbose else (lambda *args, **kwargs: None)
     run_dir = Path(run_dir) if run_dir else default_run_dir(name, model, data, recipe, key)
     backup_dir, log_path = run_dir / "backup", run_dir / "history.csv"
@@ -548,7 +663,10 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
     (run_dir / "run.json").write_text(json.dumps({"name": name, "fingerprint": fingerprint(model, data, recipe, key),
                                                   "key": key}, indent=1))  # fmt: skip
 
-    wrapper = compiled_wrapper(model, data, recipe)
+    trainer = compiled_wrapper(model, data, recipe, aux_loss_weight=aux_loss_weight)
+    aux = auxiliary_outputs(model)
+    # What the result predicts with: the trainer itself, or its main classifier alone.
+    wrapper = training_wrapper(model, data, augment=False, main_only=True) if aux else trainer
     done = _read_json(done_path)
     if done is not None and final_path.exists():
         try:
@@ -576,11 +694,12 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
         log_path.unlink(missing_ok=True)
     else:
         _truncate_log(log_path, resume_epoch)
-    initial_weights = wrapper.get_weights()
+    initial_weights = trainer.get_weights()
     # Cross-entropy of a uniform guess is ln(classes); a hundred times that means the logits blew up.
     loss_limit = 100 * math.log(data.num_classes)
     backup = _GuardedBackup(str(backup_dir), loss_limit)
-    own = [_EpochClock(), backup, keras.callbacks.CSVLogger(str(log_path), append=True)]
+    own = [_MainOutputLogs(output_names(model)[0])] if aux else []
+    own += [_EpochClock(), backup, keras.callbacks.CSVLogger(str(log_path), append=True)]
     if verbose:
         every = log_interval(recipe.epochs) if log_every is None else check_int("log_every", log_every, minimum=1)
         own.append(_Progress(recipe.epochs, every))
@@ -592,7 +711,8 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
             flush=True,
         )
     try:
-        wrapper.fit(**fit_inputs(data, recipe), epochs=recipe.epochs, callbacks=own + list(callbacks), verbose=0)
+        trainer.fit(**fit_inputs(data, recipe, output_names(model)), epochs=recipe.epochs,
+                    callbacks=own + list(callbacks), verbose=0)  # fmt: skip
     except KeyboardInterrupt:
         done = _completed_epochs(backup_dir)
         print(
@@ -607,10 +727,10 @@ def fit(model, data, recipe, *, name=None, run_dir=None, callbacks=(), verbose=T
     if diverged:
         good = _completed_epochs(backup_dir)
         if good:
-            wrapper.load_weights(str(backup_dir / "latest.weights.h5"))
+            trainer.load_weights(str(backup_dir / "latest.weights.h5"))
             kept = f"the model holds the weights of epoch {good}, the last good one"
         else:
-            wrapper.set_weights(initial_weights)
+            trainer.set_weights(initial_weights)
             kept = "no epoch ended well, so the model holds its initial weights"
         loss = history["loss"][-1] if history.get("loss") else float("nan")
         why = "not finite" if not math.isfinite(loss) else f"{loss:.3g}, over {loss_limit:.0f}, a hundred times a uniform guess's"

@@ -74,9 +74,15 @@ with tempfile.TemporaryDirectory() as tmp:
     again = keras.saving.load_model(f"{tmp}/model.keras")
     probe = cnnbook.data.normalize(x[:4], data.mean, data.std)
     same = bool(np.allclose(keras.ops.convert_to_numpy(again(probe)), keras.ops.convert_to_numpy(model(probe)), atol=1e-5))
+    # A model with auxiliary classifiers: the main loss plus 0.3 times each auxiliary one.
+    aux_model = cnnbook.models.build("googlenet_cifar", width=0.0625, stem_pool=True, aux_heads=True)
+    aux = cnnbook.train.fit(aux_model, data, cnnbook.train.Recipe(epochs=1, batch_size=20), run_dir=f"{tmp}/aux",
+                            verbose=False).history
+    aux_sum = aux["loss"][0] + 0.3 * (aux["aux1_predictions_loss"][0] + aux["aux2_predictions_loss"][0])
 print(json.dumps({"backend": keras.backend.backend(), "built": built, "epochs": result.history["epoch"],
                   "finite": bool(np.isfinite(result.history["loss"]).all()), "reloaded": same,
-                  "accuracy": result.evaluate("test")}))
+                  "accuracy": result.evaluate("test"),
+                  "aux_total_is_weighted_sum": bool(np.isclose(aux["total_loss"][0], aux_sum, rtol=1e-3))}))
 """
 
 
@@ -112,6 +118,7 @@ def test_build_train_augment_save_and_load(reports, backend):
     assert report["backend"] == backend
     assert report["epochs"] == [1, 2] and report["finite"] and report["reloaded"]
     assert 0.0 <= report["accuracy"] <= 1.0
+    assert report["aux_total_is_weighted_sum"]
 
 
 @pytest.mark.slow

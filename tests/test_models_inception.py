@@ -240,6 +240,40 @@ def test_googlenet_cifar_is_kuangliu_without_the_conv_biases(cifar_models):
     assert not any("3x3dbl" in layer.name for layer in paper.layers)
 
 
+def test_reduced_googlenet_cifar_scales_widths_and_pools_after_the_stem():
+    full = cnnbook.models.build("googlenet_cifar")
+    reduced = cnnbook.models.build("googlenet_cifar", width=0.5, stem_pool=True)
+    assert [reduced.get_layer(f"inception_{m}_concat").output.shape[1] for m in ("3b", "4e", "5b")] == [16, 8, 4]
+    assert reduced.get_layer("inception_3a_concat").output.shape[-1] == (64 + 128 + 32 + 32) // 2  # 256 at width 1
+    assert reduced.get_layer("inception_4c_3x3_reduce_conv").filters == 64  # 128 in Table 1
+    assert reduced.get_layer("stem_conv").filters == 96
+    assert reduced.get_layer("pool_global_avg").output.shape[-1] == 512  # 1024 at width 1
+    # Half the widths: about a quarter of the weights; the pooling: a quarter of the work again.
+    small, big = totals(reduced), totals(full)
+    assert 0.2 < small["params"] / big["params"] < 0.3
+    assert 0.05 < small["macs"] / big["macs"] < 0.075
+    with_dropout = cnnbook.models.build("googlenet_cifar", width=0.5, stem_pool=True, dropout=0.4)
+    assert with_dropout.get_layer("dropout").rate == 0.4
+    assert with_dropout.count_params() == reduced.count_params()
+
+
+def test_googlenet_cifar_auxiliary_heads_sit_on_4a_and_4d_and_are_training_only_outputs():
+    model = cnnbook.models.build("googlenet_cifar", width=0.5, stem_pool=True, aux_heads=True)
+    assert model.output_names == ["predictions", "aux1_predictions", "aux2_predictions"]
+    assert [tuple(o.shape) for o in model.outputs] == [(None, 10)] * 3
+    assert model.get_layer("aux1_avgpool").input is model.get_layer("inception_4a_concat").output
+    assert model.get_layer("aux2_avgpool").input is model.get_layer("inception_4d_concat").output
+    assert model.get_layer("aux1_avgpool").output.shape[1:3] == (2, 2)  # 5x5/3 average of 8x8 maps
+    assert model.get_layer("aux1_conv").filters == 64 and model.get_layer("aux1_fc_dense").units == 512  # 128, 1024 halved
+    assert model.get_layer("aux1_fc_dropout").rate == 0.7
+    plain = cnnbook.models.build("googlenet_cifar", width=0.5, stem_pool=True)
+    heads = model.count_params() - plain.count_params()
+    # Each head: 1x1 conv (no bias) + BN, fc 256 -> 512, linear 512 -> 10.
+    per_head = {"4a": 256, "4d": 264}  # the widths of 4a's and 4d's outputs at half width
+    expected = sum(c * 64 + 4 * 64 + (2 * 2 * 64) * 512 + 512 + 512 * 10 + 10 for c in per_head.values())
+    assert heads == expected
+
+
 def test_inception_cifar_costs_a_third_of_googlenet_cifar(cifar_models):
     small, big = totals(cifar_models["inception_cifar"]), totals(cifar_models["googlenet_cifar"])
     assert 1_000_000 <= small["params"] <= 3_000_000
@@ -396,7 +430,9 @@ def test_the_features_have_the_papers_widths(name):
      ("googlenet", {"aux_heads": True, "include_top": False}, "need include_top=True"),
      ("googlenet", {"aux_heads": True, "input_shape": (64, 64, 3)}, "at least 65x65"),
      ("googlenet_cifar", {"factorize_5x5": "no"}, "factorize_5x5='no'"),
-     ("googlenet_cifar", {"aux_heads": True}, "googlenet_cifar has no option 'aux_heads'"),
+     ("googlenet_cifar", {"aux_heads": True, "include_top": False}, "need include_top=True"),
+     ("googlenet_cifar", {"width": 0}, "width=0"), ("googlenet_cifar", {"stem_pool": "yes"}, "stem_pool='yes'"),
+     ("googlenet_cifar", {"lrn": True}, "googlenet_cifar has no option 'lrn'"),
      ("inception_v3", {"aux_head": True, "include_top": False}, "needs include_top=True"),
      ("inception_v3", {"aux_head": True, "input_shape": (106, 106, 3)}, "at least 107x107"),
      ("inception_v3", {"input_shape": (74, 74, 3)}, "at least 75x75"),

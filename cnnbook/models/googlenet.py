@@ -94,7 +94,7 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import ParameterError, check_bool
+from cnnbook.errors import ParameterError, check_bool, check_float
 from cnnbook.layers import BatchNormalization, LocalResponseNormalization
 from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
@@ -113,6 +113,13 @@ MODULES = {
     "5b": (384, 192, 384, 48, 128, 128),
 }
 STAGES = (("3a", "3b"), ("4a", "4b", "4c", "4d", "4e"), ("5a", "5b"))
+
+# Table 1's "params" (K = 1024 weights) and "ops" (M = 10^6 multiply-adds) columns, as printed, for
+# comparison with what the filter columns give (see the module docstring: 4c and 5a disagree).
+PRINTED = {
+    "3a": (159, 128), "3b": (380, 304), "4a": (364, 73), "4b": (437, 88), "4c": (463, 100),
+    "4d": (580, 119), "4e": (840, 170), "5a": (1072, 54), "5b": (1388, 71),
+}  # fmt: skip
 
 
 # BVLC's Caffe GoogLeNet: size 5, alpha 1e-4, beta 0.75, k 1, in Caffe's convention, which divides
@@ -153,25 +160,44 @@ def inception_module(
     return layers.Concatenate(name=f"{name}_concat")([branch_1x1, branch_3x3, branch_5x5, branch_pool])
 
 
-def inception_stages(x, *, pool_first=False, **options):
+def _scaled(filters, width):
+    return tuple(max(1, round(f * width)) for f in filters)
+
+
+def inception_stages(x, *, width=1.0, **options):
     """The nine modules of Table 1 (3a-3b, 4a-4e, 5a-5b) with a 3x3/2 max pooling before stages
-    4 and 5 (``pool3``, ``pool4``); returns the output and each module's output by name."""
+    4 and 5 (``pool3``, ``pool4``); returns the output and each module's output by name.
+    ``width`` multiplies every module's filter counts (rounded)."""
     taps = {}
     for stage, modules in enumerate(STAGES):
         if stage:
             x = blocks.pool(x, "max", 3, strides=2, padding="same", name=f"pool{stage + 2}")
         for module in modules:
-            x = taps[module] = inception_module(x, *MODULES[module], name=f"inception_{module}", **options)
+            filters = _scaled(MODULES[module], width)
+            x = taps[module] = inception_module(x, *filters, name=f"inception_{module}", **options)
     return x, taps
 
 
-def auxiliary_classifier(x, num_classes, *, name):
-    """Section 5's side network: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 70%, linear."""
+def auxiliary_classifier(x, num_classes, *, name, width=1.0, norm=None):
+    """Section 5's side network: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 70%, linear
+    (``width`` scales the 128 and the 1024; ``norm`` follows the 1x1 convolution, as in the body)."""
     x = blocks.pool(x, "avg", 5, strides=3, name=name)
-    x = blocks.conv_norm_act(x, 128, 1, padding="valid", norm=None, name=name)
+    x = blocks.conv_norm_act(x, max(1, round(128 * width)), 1, padding="valid", norm=norm, name=name)
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    x = blocks.dense_act(x, 1024, dropout=0.7, name=f"{name}_fc")
+    x = blocks.dense_act(x, max(1, round(1024 * width)), dropout=0.7, name=f"{name}_fc")
     return blocks.classifier(x, num_classes, name=f"{name}_predictions")
+
+
+def _with_auxiliary_heads(main_top, taps, num_classes, **options):
+    """A top that returns ``[main, aux1, aux2]``, the side networks on the outputs of 4a and 4d."""
+
+    def top(x):
+        return [main_top(x)] + [
+            auxiliary_classifier(taps[module], num_classes, name=name, **options)
+            for module, name in (("4a", "aux1"), ("4d", "aux2"))
+        ]
+
+    return top
 
 
 @register(
@@ -204,15 +230,8 @@ def googlenet(input_shape, num_classes, *, include_top=True, aux_heads=False, lr
         raise ParameterError(
             "input_shape", tuple(input_shape), "the auxiliary classifiers need images of at least 65x65 pixels"
         )
-    main_top = blocks.pooled_top(num_classes, dropout=0.4)
-
-    def top(x):
-        main = main_top(x)
-        if not aux_heads:
-            return main
-        return [main] + [auxiliary_classifier(taps[m], num_classes, name=n) for m, n in (("4a", "aux1"), ("4d", "aux2"))]
-
-    return Network(inputs, x, top)
+    top = blocks.pooled_top(num_classes, dropout=0.4)
+    return Network(inputs, x, _with_auxiliary_heads(top, taps, num_classes) if aux_heads else top)
 
 
 @register(
@@ -222,10 +241,37 @@ def googlenet(input_shape, num_classes, *, include_top=True, aux_heads=False, lr
     paper=_PAPER + "; CIFAR adaptation of kuangliu/pytorch-cifar",
     summary="GoogLeNet for CIFAR (kuangliu): 3x3 stem of 192, the nine modules with conv-BN-ReLU",
 )
-def googlenet_cifar(input_shape, num_classes, *, factorize_5x5=True):
-    """kuangliu/pytorch-cifar's GoogLeNet; ``factorize_5x5=False`` uses the paper's 5x5 branch."""
+def googlenet_cifar(input_shape, num_classes, *, include_top=True, factorize_5x5=True, width=1.0, stem_pool=False,
+                    aux_heads=False, dropout=0.0):  # fmt: skip
+    """kuangliu/pytorch-cifar's GoogLeNet, and the reduced versions the book trains on a CPU.
+
+    Args:
+        factorize_5x5: two 3x3 convolutions in the "5x5" branch (kuangliu); False: the paper's 5x5.
+        width: multiplies the stem's and every module's filter counts (and the auxiliary heads').
+        stem_pool: a 3x3/2 max pooling after the stem, as the paper's stem ends in pooling: the
+            modules then see 16x16, 8x8 and 4x4 maps, and the network costs a quarter.
+        aux_heads: Section 5's two auxiliary classifiers on the outputs of 4a and 4d (with batch
+            normalization, like the body); the model then has the outputs ``[predictions,
+            aux1_predictions, aux2_predictions]`` (`cnnbook.train.fit` weights the extra losses 0.3).
+        dropout: before the classifier (the paper: 0.4; kuangliu: none).
+    """
     check_bool("factorize_5x5", factorize_5x5)
+    check_bool("stem_pool", stem_pool)
+    check_bool("aux_heads", aux_heads)
+    if aux_heads and not include_top:
+        raise ParameterError("aux_heads", aux_heads, "the auxiliary classifiers need include_top=True")
+    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=4)
+    dropout = check_float("dropout", dropout, minimum=0, maximum=0.95)
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_norm_act(inputs, 192, 3, name="stem")
-    x, _ = inception_stages(x, norm=BatchNormalization, factorize_5x5=factorize_5x5)
-    return Network(inputs, x, blocks.pooled_top(num_classes))
+    x = blocks.conv_norm_act(inputs, max(1, round(192 * width)), 3, name="stem")
+    if stem_pool:
+        x = blocks.pool(x, "max", 3, strides=2, padding="same", name="stem_pool")
+    x, taps = inception_stages(x, width=width, norm=BatchNormalization, factorize_5x5=factorize_5x5)
+    if aux_heads and min(taps["4a"].shape[1:3]) < 5:
+        raise ParameterError(
+            "input_shape", tuple(input_shape), "the auxiliary classifiers need 4a's maps to be at least 5x5"
+        )
+    top = blocks.pooled_top(num_classes, dropout=dropout)
+    if aux_heads:
+        top = _with_auxiliary_heads(top, taps, num_classes, width=width, norm=BatchNormalization)
+    return Network(inputs, x, top)
