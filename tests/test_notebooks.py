@@ -37,6 +37,21 @@ def test_there_are_chapters_and_each_is_in_the_table_of_contents():
         assert f"notebooks/{path.stem}" in listed, f"{path.name} is missing from _toc.yml"
 
 
+def test_chapter_numbers_in_the_text_are_the_numbers_the_book_shows():
+    """The site numbers the chapters by their place in _toc.yml, so "chapter 7" in the text is right
+    only while the seventh numbered chapter is the file 07_...: a chapter not written yet, or one
+    after a gap, is named or linked ({doc}), not numbered."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    numbered = [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
+    shown = {place for place, file in enumerate(numbered, start=1) if Path(file).name.startswith(f"{place:02d}_")}
+    for path in NOTEBOOKS:
+        for cell in read(path).cells:
+            if cell.cell_type == "markdown":
+                for numbers in re.findall(r"\b[Cc]hapters? (\d+(?:(?:, | and | or | to )\d+)*)", cell.source):
+                    for number in re.findall(r"\d+", numbers):
+                        assert int(number) in shown, f"{path.name} says chapter {number}, which is not chapter {number} on the site"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_first_cell_installs_the_pinned_package_in_colab(path):
     first = read(path).cells[0]
