@@ -265,9 +265,10 @@ def compiled_wrapper(model, data, recipe, *, jit_compile="auto", aux_loss_weight
     return wrapper
 
 
-def fit_inputs(data, recipe, output_names=None):
+def fit_inputs(data, recipe, outputs=None):
     """The training and validation inputs of ``Model.fit`` for ``data``, as keyword arguments
-    (with the same targets for each of ``output_names``, for a model with auxiliary classifiers).
+    (with the same targets for each of the names in ``outputs``, for a model with auxiliary
+    classifiers).
 
     On TensorFlow, one ``tf.data`` pipeline that shuffles every epoch and repeats, read for
     ``steps_per_epoch`` steps an epoch: Keras' own pipeline for numpy arrays builds a new
@@ -277,8 +278,8 @@ def fit_inputs(data, recipe, output_names=None):
     PyTorch, the numpy arrays as they are.
     """
     y_train, y_val = one_hot(data.y_train, data.num_classes), one_hot(data.y_val, data.num_classes)
-    if output_names and len(output_names) > 1:
-        y_train, y_val = ({name: y for name in output_names} for y in (y_train, y_val))
+    if outputs and len(outputs) > 1:
+        y_train, y_val = ({name: y for name in outputs} for y in (y_train, y_val))
     if keras.backend.backend() != "tensorflow":
         return dict(x=data.x_train, y=y_train, batch_size=recipe.batch_size, shuffle=True,
                     validation_data=(data.x_val, y_val))  # fmt: skip
