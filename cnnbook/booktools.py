@@ -13,6 +13,7 @@ The tests fail when a notebook's setup cell is out of step.
 """
 
 import numbers
+import re
 import sys
 from pathlib import Path
 
@@ -28,11 +29,18 @@ GLUE_PREFIX = "application/papermill.record/"
 def glue(name, value):
     """Store ``value`` under ``name`` for the chapter's text, as MyST-NB's ``glue`` does (without
     importing MyST-NB, which Colab does not have). In the text: ``{glue:text}`name``` or, for a
-    number, with a format: ``{glue:text}`name:.1%```. Nothing is shown in the notebook."""
+    number, with a format: ``{glue:text}`name:.1%```. A pandas table is stored as HTML as well,
+    for the ``{glue}`` directive, which can paste it into another page (``:doc:``). Nothing is
+    shown in the notebook."""
     from IPython.display import display
 
-    text = repr(float(value)) if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
-    display({GLUE_PREFIX + "text/plain": text}, raw=True, metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    if hasattr(value, "to_html"):  # a pandas DataFrame
+        bundle = {"text/html": value.to_html(), "text/plain": value.to_string()}
+    else:
+        text = repr(float(value)) if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
+        bundle = {"text/plain": text}
+    display({GLUE_PREFIX + mime: data for mime, data in bundle.items()}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})  # fmt: skip
 
 
 def repository_url(root=ROOT):
@@ -58,8 +66,19 @@ def notebooks(root=ROOT):
     return sorted((Path(root) / "notebooks").glob("*.ipynb"))
 
 
+def alt_text(caption):
+    """A figure's alternative text for readers who cannot see it: the first sentence of its
+    caption, without MyST markup (roles, math dollars, emphasis)."""
+    text = re.sub(r"\{[a-z:]+\}`([^`]*)`", r"\1", caption)  # {cite:p}`key` -> key, {doc}`x` -> x
+    text = re.sub(r"[$*`]", "", text)
+    first = re.split(r"(?<!vs)(?<!e\.g)(?<!i\.e)(?<=[a-z0-9)%])\. ", " ".join(text.split()), maxsplit=1)[0]
+    return first.rstrip(".") + "."
+
+
 def sync(root=ROOT):
-    """Rewrite the setup cell of every notebook; return the notebooks that changed."""
+    """Rewrite the setup cell of every notebook from ``_config.yml`` and give every figure without
+    alternative text the first sentence of its caption (`alt_text`); return the notebooks that
+    changed."""
     import nbformat
 
     source = colab_setup_source(repository_url(root))
@@ -69,8 +88,14 @@ def sync(root=ROOT):
         cell = notebook.cells[0]
         if SETUP_TAG not in cell.metadata.get("tags", []):
             raise ValueError(f"{path}: the first cell is not tagged {SETUP_TAG!r}")
-        if cell.source != source:
-            cell.source = source
+        dirty = cell.source != source
+        cell.source = source
+        for cell in notebook.cells:
+            options = cell.metadata.get("mystnb", {})
+            if options.get("figure") and not options.get("image", {}).get("alt"):
+                options.setdefault("image", {})["alt"] = alt_text(options["figure"]["caption"])
+                dirty = True
+        if dirty:
             nbformat.write(notebook, path)
             changed.append(path)
     return changed

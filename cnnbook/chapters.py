@@ -37,7 +37,7 @@ def _code(source, *tags, figure=None):
 
     metadata = {"tags": list(tags)} if tags else {}
     if figure:
-        metadata["mystnb"] = {"figure": figure}
+        metadata["mystnb"] = {"figure": figure, "image": {"alt": booktools.alt_text(figure["caption"])}}
     return nbformat.v4.new_code_cell(source.strip("\n"), metadata=metadata)
 
 

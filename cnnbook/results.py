@@ -14,6 +14,7 @@ profiles go to ``runs/results/`` (ignored by git), so a quick run never overwrit
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,8 @@ def load_all(directory=None, chapter=None):
     """All records under ``directory`` (default: the full-profile results), optionally of one
     chapter, sorted by chapter and name."""
     root = Path(directory or results_dir("full"))
-    pattern = f"{chapter}/*.json" if chapter else "*/*.json"
+    # Chapters' folders are named NN_name; results/benchmarks/ holds another kind of record.
+    pattern = f"{chapter}/*.json" if chapter else "[0-9][0-9]_*/*.json"
     return sorted((load(p) for p in root.glob(pattern)), key=lambda r: (r.chapter, r.name))
 
 
@@ -181,4 +183,56 @@ def profile_time(chapter, directory=None):
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "full profile on"
     frame["budget (2-core CPU)"] = f"{budget_minutes(chapter)} min"
+    return frame
+
+
+def machine(record):
+    """Where a run ran, in a few words: ``"AMD EPYC, 2 cores; tensorflow, mixed_bfloat16"``."""
+    hardware = record.hardware
+    for noise in ("(R)", "(TM)", " Processor", " CPU"):
+        hardware = hardware.replace(noise, "")
+    hardware = re.sub(r"\s*@.*?(?=\(|$)", " ", hardware)  # the clock of "CPU @ 2.10GHz"
+    hardware = re.sub(r"\s*\((\d+) cores?\)", lambda m: f", {m[1]} core{'' if m[1] == '1' else 's'}",
+                      " ".join(hardware.split()))  # fmt: skip
+    return f"{hardware}; {record.backend}, {record.precision}"
+
+
+def overview(records):
+    """Every record as one row of a table that fits a page: chapter and run, then the model, its
+    validation and test accuracy (test only for the final runs that were evaluated on it), its
+    size and cost, what it was trained on, how long it took, and where (`machine`)."""
+    import pandas as pd
+
+    def percent(value):
+        return "" if value is None else f"{100 * value:.2f}%"
+
+    rows = [{"model": r.model, "val acc": percent(r.val_accuracy), "test acc": percent(r.test_accuracy),
+             "parameters": f"{r.params:,}", "multiply-adds": f"{r.macs / 1e6:,.1f}M",
+             "trained on": f"{r.data.get('train', 0):,} x {r.epochs}", "minutes": f"{r.train_seconds / 60:.1f}",
+             "machine": machine(r)} for r in records]  # fmt: skip
+    index = pd.MultiIndex.from_tuples([(r.chapter, r.name) for r in records], names=["chapter", "run"])
+    return pd.DataFrame(rows, index=index, columns=list(rows[0]) if rows else None)
+
+
+def chapter_times(records):
+    """One row per chapter: how many full runs, the minutes of training they took together on a
+    CPU (validation included; what the budget counts), the budget, the machine and the date of
+    the chapter's last run."""
+    import pandas as pd
+
+    from cnnbook.config import budget_minutes
+
+    rows = {}
+    for chapter in sorted({r.chapter for r in records}):
+        mine = [r for r in records if r.chapter == chapter]
+        on_cpu = [r for r in mine if r.device == "CPU"]
+        rows[chapter] = {
+            "runs": len(mine),
+            "minutes on a CPU": f"{sum(r.train_seconds for r in on_cpu) / 60:.1f}" if on_cpu else "",
+            "budget": f"{budget_minutes(chapter)} min",
+            "machine": "; ".join(sorted({machine(r) for r in mine})),
+            "last run": max(r.date for r in mine)[:10],
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "chapter"
     return frame

@@ -115,6 +115,27 @@ def test_figures_have_unique_names_and_captions():
     assert len(names) == len(set(names)) >= 4
 
 
+def test_figures_have_alternative_text():
+    """Without it the site's alt text is the image's file path (run `python3 dev.py sync`)."""
+    for path in NOTEBOOKS:
+        for cell in code_cells(read(path)):
+            options = cell.metadata.get("mystnb", {})
+            if options.get("figure"):
+                alt = options.get("image", {}).get("alt", "")
+                assert len(alt) > 20 and "/" not in alt and "{" not in alt, f"{path.name}: {cell.source[:60]!r}"
+
+
+@pytest.mark.parametrize(
+    "caption, alt",
+    [("Inception module 3a, drawn from the model's table. The 1x1 convolutions (orange) shrink it.",
+      "Inception module 3a, drawn from the model's table."),
+     ("Test accuracy against $n$ labels, as in {cite:t}`he2016deep`, Figure 6", "Test accuracy against n labels, as in he2016deep, Figure 6."),
+     ("Loss per epoch: ResNet-20 vs. plain-20 at 0.1. Dashed: validation.", "Loss per epoch: ResNet-20 vs. plain-20 at 0.1.")],
+)  # fmt: skip
+def test_alt_text_is_the_first_sentence_of_the_caption_without_markup(caption, alt):
+    assert booktools.alt_text(caption) == alt
+
+
 def test_native_startup_logs_stay_out_of_executed_notebooks(monkeypatch):
     """TensorFlow writes start-up lines (its oneDNN notice among them) to the stderr file
     descriptor whatever TF_CPP_MIN_LOG_LEVEL says; the project's kernel config keeps them out of
@@ -176,3 +197,19 @@ def test_papermill_reruns_a_chapter_with_other_parameters(tmp_path, monkeypatch)
     assert re.search(r"epochs\s+1\s+parameter", text) and re.search(r"batch_size\s+256\s+parameter", text)
     record = json.loads((tmp_path / "results" / "02_lenet" / "lenet5.json").read_text())
     assert record["epochs"] == 1 and record["batch_size"] == 256 and record["profile"] == "smoke"
+
+
+def test_the_comparison_shows_every_committed_record():
+    """12_comparison reads results/ when it runs: executed before a chapter's records landed, its
+    stored table would leave them out. Execute it again after committing records."""
+    from cnnbook import results
+
+    cells = code_cells(read(ROOT / "notebooks" / "12_comparison.ipynb"))
+    table = next(c for c in cells if c.source.strip() == "cnnbook.results.overview(records)")
+    shown = table.outputs[0].data["text/html"]
+    records = results.load_all()
+    assert records
+    for record in records:
+        assert f"<th>{record.name}</th>" in shown, f"{record.chapter}/{record.name} is missing: execute 12_comparison again"
+    rows = shown.split("<tbody>")[1].count("<tr")
+    assert rows == len(records), "the table shows runs that are no longer in results/"

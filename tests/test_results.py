@@ -109,3 +109,45 @@ def test_committed_records_fit_the_budget_and_say_where_they_come_from(chapter):
         assert r.hardware and r.backend and r.precision and r.seed is not None and r.git_commit, r.name
         assert r.git_dirty is False, f"{chapter}/{r.name} was recorded from a tree with uncommitted changes"
     assert any(r.test_accuracy is not None for r in records)
+
+
+def test_load_all_reads_the_chapters_folders_only(tmp_path):
+    record = make_record()
+    results.save(record, tmp_path)
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "cpu-training.json").write_text('{"images_per_second": 1000}')
+    assert results.load_all(tmp_path) == [record]
+
+
+@pytest.mark.parametrize(
+    "hardware, expected",
+    [("Intel(R) Xeon(R) Processor (2 cores)", "Intel Xeon, 2 cores; jax, float32"),
+     ("Intel(R) Xeon(R) CPU @ 2.20GHz (1 core)", "Intel Xeon, 1 core; jax, float32"),
+     ("AMD EPYC (2 cores)", "AMD EPYC, 2 cores; jax, float32"),
+     ("NVIDIA H200", "NVIDIA H200; jax, float32")],
+)  # fmt: skip
+def test_machine_names_the_hardware_in_a_few_words(hardware, expected):
+    assert results.machine(make_record(hardware=hardware)) == expected
+
+
+def test_overview_has_a_row_per_record_with_readable_numbers():
+    study = make_record(name="study", test_accuracy=None, params=1316252, macs=462422016)
+    frame = results.overview([make_record(), study])
+    assert list(frame.index) == [("02_lenet", "lenet5"), ("02_lenet", "study")]
+    assert frame.loc[("02_lenet", "lenet5"), "test acc"] == "69.00%"
+    assert frame.loc[("02_lenet", "study"), "test acc"] == ""  # judged on validation only
+    assert frame.loc[("02_lenet", "study"), "parameters"] == "1,316,252"
+    assert frame.loc[("02_lenet", "study"), "multiply-adds"] == "462.4M"
+    assert frame.loc[("02_lenet", "lenet5"), "trained on"] == "45,000 x 2"
+    assert len(frame.columns) <= 8, "the table must fit the page"
+
+
+def test_chapter_times_add_up_the_cpu_runs_of_each_chapter():
+    records = [make_record(train_seconds=600.0), make_record(name="b", train_seconds=300.0),
+               make_record(chapter="09_resnet", name="gpu", device="GPU:0", hardware="NVIDIA H200",
+                           date="2026-12-01T00:00:00+00:00")]  # fmt: skip
+    frame = results.chapter_times(records)
+    assert frame.loc["02_lenet", "runs"] == 2 and frame.loc["02_lenet", "minutes on a CPU"] == "15.0"
+    assert frame.loc["02_lenet", "budget"] == "45 min" and frame.loc["09_resnet", "budget"] == "90 min"
+    assert frame.loc["09_resnet", "minutes on a CPU"] == ""  # no CPU run: nothing to add up
+    assert frame.loc["09_resnet", "last run"] == "2026-12-01"
