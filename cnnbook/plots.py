@@ -124,3 +124,30 @@ def filters(kernel, titles=None, *, columns=None, title=None):
         tiles = tiles.mean(axis=-1, keepdims=True)
     titles = titles if titles is not None else [str(i) for i in range(len(tiles))]
     return image_grid(tiles, titles, columns=columns or min(len(tiles), 8), scale=1.0, title=title)
+
+
+def reliability(calibrations, *, title=None, figsize=None):
+    """Reliability diagrams, one panel per classifier: accuracy against confidence per bin.
+
+    ``calibrations``: ``{label: cnnbook.visualize.calibration(...)}``. Bars are each bin's
+    accuracy; the diagonal is a calibrated classifier; the gap between bar and diagonal, weighted
+    by the bin's size, averages to the expected calibration error printed in the panel.
+    """
+    fig, axes = plt.subplots(1, len(calibrations), figsize=figsize or (4.2 * len(calibrations), 4.0), squeeze=False)
+    for ax, (label, c) in zip(axes[0], calibrations.items()):
+        edges = np.asarray(c["edges"])
+        width = np.diff(edges)
+        accuracy = np.nan_to_num(np.asarray(c["accuracy"], float))
+        confidence = np.asarray(c["confidence"], float)
+        ax.bar(edges[:-1], accuracy, width=width, align="edge", color="#4c72b0", edgecolor="white", label="accuracy")
+        gap = np.where(np.isnan(confidence), 0.0, confidence - accuracy)
+        ax.bar(edges[:-1], gap, bottom=accuracy, width=width, align="edge", color="#dd8452", alpha=0.5,
+               edgecolor="white", label="confidence above accuracy")
+        ax.plot([0, 1], [0, 1], color="0.3", linestyle="--", linewidth=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=f"{label}\nECE {c['ece']:.1%}")
+        ax.set_ylabel("accuracy")
+    axes[0][0].legend(loc="upper left", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -3,6 +3,7 @@
     maps = occlusion(run.predict, images, labels, patch=8, stride=2, fill=gray)  # their Figure 7
     strongest = top_activations(run, "conv5_relu", images, channels=[0, 1], count=6)
     saliency = input_gradients(run, "conv5_relu", images, channel=3)             # gradient view
+    calibration(run.predict(images), labels)  # confidence against accuracy (ECE)
 
 ``run`` is a `cnnbook.train.FitResult` (its model sees normalized images; these functions take
 the uint8 images of `cnnbook.data` and normalize them as training did). Gradients are computed
@@ -127,6 +128,40 @@ def colourfulness(kernel):
     grey = kernel.mean(axis=2, keepdims=True)
     total = np.square(kernel).sum(axis=(0, 1, 2))
     return np.square(kernel - grey).sum(axis=(0, 1, 2)) / np.maximum(total, 1e-12)
+
+
+def calibration(logits, labels, *, bins=10):
+    """How far a classifier's confidence is from its accuracy (Guo et al., 2017).
+
+    The confidence of a prediction is its top softmax probability. Predictions are grouped into
+    ``bins`` equal-width confidence intervals; in a calibrated classifier each group's accuracy
+    equals its mean confidence. The expected calibration error (ECE) is the gap between the two,
+    averaged over the groups weighted by their sizes.
+
+    Returns:
+        a dict: ``ece``; ``confidence``, ``accuracy`` and ``count`` per bin (NaN where a bin is
+        empty); ``edges``; ``confidence_correct`` and ``confidence_wrong``, the mean confidence of
+        the right and of the wrong predictions; ``accuracy_total``.
+    """
+    bins = check_int("bins", bins, minimum=1)
+    probabilities = _softmax(logits)
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(probabilities):
+        raise ParameterError("labels", f"{len(labels)} labels", f"give one label per row of logits ({len(probabilities)})")
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    count = np.bincount(which, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(which, weights=confidence, minlength=bins) / count
+        accuracy = np.bincount(which, weights=correct, minlength=bins) / count
+    filled = count > 0
+    ece = float(np.sum(count[filled] * np.abs(accuracy[filled] - mean_confidence[filled])) / len(labels))
+    return {"ece": ece, "confidence": mean_confidence, "accuracy": accuracy, "count": count, "edges": edges,
+            "confidence_correct": float(confidence[correct].mean()) if correct.any() else float("nan"),
+            "confidence_wrong": float(confidence[~correct].mean()) if (~correct).any() else float("nan"),
+            "accuracy_total": float(correct.mean())}
 
 
 def _softmax(logits):

@@ -21,7 +21,7 @@ from cnnbook.models.googlenet import CAFFE_LRN, MODULES
 
 NAMES = (
     "googlenet", "googlenet_cifar", "inception_v3", "inception_v4", "inception_resnet_v1", "inception_resnet_v2",
-    "inception_cifar",
+    "inception_cifar", "inception_resnet_cifar",
 )  # fmt: skip
 
 # Table 1 of "Going deeper with convolutions": output size, #1x1, #3x3 reduce, #3x3, #5x5 reduce,
@@ -285,6 +285,57 @@ def test_inception_cifar_costs_a_third_of_googlenet_cifar(cifar_models):
     assert model.get_layer("inception_b1_7x7_1x7_conv").kernel_size == (1, 7)
 
 
+def test_reduced_inception_cifar_scales_every_filter_count():
+    half = cnnbook.models.build("inception_cifar", width=0.5)
+    full = cnnbook.models.build("inception_cifar")
+    for layer in full.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            assert half.get_layer(layer.name).filters == max(1, round(layer.filters / 2)), layer.name
+    assert half.get_layer("inception_c2_concat").output.shape[-1] == 544 // 2
+    # Half the widths: about a quarter of the multiply-adds (the stem's 3 input channels stay).
+    assert 0.22 < totals(half)["macs"] / totals(full)["macs"] < 0.28
+
+
+def test_inception_resnet_cifar_is_inception_resnet_v2_at_a_quarter_width():
+    model = cnnbook.models.build("inception_resnet_cifar", blocks_per_stage=(2, 3, 1))
+    streams = [model.get_layer(f"inception_resnet_{s}1_add").output.shape[1:] for s in "abc"]
+    assert streams == [(32, 32, 80), (16, 16, 272), (8, 8, 520)]  # 320, 1088, 2080 divided by four
+    assert [len([l for l in model.layers if l.name.startswith(f"inception_resnet_{s}") and l.name.endswith("_add")])
+            for s in "abc"] == [2, 3, 1]  # fmt: skip
+    # Block a1 by hand: 1x1 of 8; 1x1 8 -> 3x3 8; 1x1 8 -> 3x3 12 -> 3x3 16; every convolution
+    # without bias and with a scale-free BN (beta, moving mean and variance: 3 per channel); then
+    # the linear up-projection 32 -> 80 with bias.
+    convs = [(80, 8, 1), (80, 8, 1), (8, 8, 3), (80, 8, 1), (8, 12, 3), (12, 16, 3)]
+    expected = sum(k * k * cin * cout + 3 * cout for cin, cout, k in convs) + (8 + 8 + 16) * 80 + 80
+    block = sum(l.count_params() for l in model.layers if l.name.startswith("inception_resnet_a1_"))
+    assert block == expected
+    up = model.get_layer("inception_resnet_a1_up_conv")
+    assert up.use_bias and up.activation is keras.activations.linear
+    assert totals(model)["uncounted"] == []
+
+
+@pytest.mark.parametrize("scale, expected", [(None, [0.17, 0.1, 0.2]), (0.3, [0.3, 0.3, 0.3]), (1.0, [])])
+def test_inception_resnet_cifar_scales_its_residuals_as_asked(scale, expected):
+    model = cnnbook.models.build("inception_resnet_cifar", blocks_per_stage=(1, 1, 1), width=0.25, scale=scale)
+    scales = [layer.scale for layer in model.layers if isinstance(layer, keras.layers.Rescaling)]
+    assert scales == pytest.approx(expected)
+
+
+def test_unscaled_residuals_grow_the_stream_and_scaled_ones_keep_it_small():
+    # At initialization each unscaled block adds a residual of about the stream's own size; scaled
+    # by 0.1 the stream of 12 blocks stays within a few times its input.
+    x = np.random.default_rng(0).normal(size=(8, 32, 32, 3)).astype("float32")
+
+    def spread(scale):
+        keras.utils.set_random_seed(0)
+        net = cnnbook.models.build("inception_resnet_cifar", blocks_per_stage=(0, 12, 0), width=0.25, scale=scale,
+                                   include_top=False)  # fmt: skip
+        first = keras.Model(net.input, net.get_layer("reduction_a_concat").output)
+        return float(np.std(net.predict(x, verbose=0))) / float(np.std(first.predict(x, verbose=0)))
+
+    assert spread(1.0) > 2 * spread(0.1)
+
+
 # --- Inception v3 and Inception-ResNet-v2 against keras.applications ------------------------
 
 
@@ -397,7 +448,7 @@ def test_the_family_is_registered_with_its_papers():
     years = {name: re.search(r"\((\d{4})\)", cnnbook.models.spec(name).paper).group(1) for name in NAMES}
     assert years == {"googlenet": "2015", "googlenet_cifar": "2015", "inception_v3": "2016",
                      "inception_v4": "2017", "inception_resnet_v1": "2017", "inception_resnet_v2": "2017",
-                     "inception_cifar": "2016"}  # fmt: skip
+                     "inception_cifar": "2016", "inception_resnet_cifar": "2017"}  # fmt: skip
     assert cnnbook.models.spec("googlenet").options() == {
         "include_top": True, "pooling": None, "aux_heads": False, "lrn": True
     }  # fmt: skip
@@ -420,7 +471,8 @@ def test_the_features_have_the_papers_widths(name):
     size = max(cnnbook.models.spec(name).min_size, 32)
     pooled = cnnbook.models.build(name, input_shape=(size, size, 3), include_top=False, pooling="avg")
     channels = {"googlenet": 1024, "googlenet_cifar": 1024, "inception_v3": 2048, "inception_v4": 1536,
-                "inception_resnet_v1": 1792, "inception_resnet_v2": 1536, "inception_cifar": 544}  # fmt: skip
+                "inception_resnet_v1": 1792, "inception_resnet_v2": 1536, "inception_cifar": 544,
+                "inception_resnet_cifar": 520}  # fmt: skip
     assert tuple(pooled.output.shape) == (None, channels[name])
 
 
@@ -438,7 +490,11 @@ def test_the_features_have_the_papers_widths(name):
      ("inception_v3", {"input_shape": (74, 74, 3)}, "at least 75x75"),
      ("inception_resnet_v2", {"layout": "slim"}, "layout='slim'"),
      ("inception_v4", {"dropout": 0.5}, "inception_v4 has no option 'dropout'"),
-     ("inception_cifar", {"pooling": "mean", "include_top": False}, "pooling='mean'")],
+     ("inception_cifar", {"pooling": "mean", "include_top": False}, "pooling='mean'"),
+     ("inception_cifar", {"width": -1}, "width=-1"),
+     ("inception_resnet_cifar", {"blocks_per_stage": (5, 10)}, "three whole numbers"),
+     ("inception_resnet_cifar", {"blocks_per_stage": (1, 2.5, 1)}, "three whole numbers"),
+     ("inception_resnet_cifar", {"scale": 0}, "scale=0"), ("inception_resnet_cifar", {"scale": 2}, "scale=2")],
 )  # fmt: skip
 def test_bad_options_are_named(name, kwargs, pattern):
     with pytest.raises(ParameterError, match=re.escape(pattern)):

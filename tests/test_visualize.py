@@ -71,3 +71,52 @@ def test_colourfulness_separates_grey_from_colour_filters():
     opponent = np.concatenate([pattern, np.zeros_like(pattern), -pattern], axis=2)
     scores = visualize.colourfulness(np.concatenate([grey, opponent], axis=3))
     np.testing.assert_allclose(scores, [0.0, 1.0], atol=1e-12)
+
+
+def _logits_with_confidence(confidence, n, classes=10):
+    """Logits whose softmax gives class 0 probability ``confidence`` and the rest the remainder."""
+    rest = (1 - confidence) / (classes - 1)
+    row = np.log(np.array([confidence] + [rest] * (classes - 1)))
+    return np.tile(row, (n, 1))
+
+
+def test_calibration_is_zero_for_a_calibrated_classifier_and_the_gap_for_an_overconfident_one():
+    logits = _logits_with_confidence(0.75, 100)
+    labels = np.zeros(100, int)
+    labels[:25] = 1  # 75 of 100 predictions of class 0 are right: calibrated at 0.75
+    calibrated = visualize.calibration(logits, labels)
+    assert calibrated["ece"] == pytest.approx(0.0, abs=1e-9)
+    assert calibrated["accuracy_total"] == pytest.approx(0.75)
+    labels[:50] = 1  # half right at 75% confidence: 25 points overconfident
+    over = visualize.calibration(logits, labels)
+    assert over["ece"] == pytest.approx(0.25)
+    assert over["count"].sum() == 100 and over["count"][7] == 100  # 0.75 falls in the bin (0.7, 0.8]
+    assert over["confidence_correct"] == pytest.approx(0.75) == over["confidence_wrong"]
+
+
+def test_calibration_weights_bins_by_their_size_and_separates_right_from_wrong():
+    logits = np.concatenate([_logits_with_confidence(0.95, 90), _logits_with_confidence(0.35, 10)])
+    labels = np.zeros(100, int)
+    labels[90:] = 3  # the confident ones right, the unsure ones wrong
+    c = visualize.calibration(logits, labels, bins=10)
+    assert c["ece"] == pytest.approx(0.9 * 0.05 + 0.1 * 0.35)
+    assert c["confidence_correct"] == pytest.approx(0.95) and c["confidence_wrong"] == pytest.approx(0.35)
+    assert np.isnan(c["accuracy"][0]) and c["count"][0] == 0
+
+
+def test_calibration_says_when_labels_and_logits_disagree():
+    with pytest.raises(ParameterError, match="one label per row of logits"):
+        visualize.calibration(np.zeros((5, 10)), np.zeros(4, int))
+    with pytest.raises(ParameterError, match="bins=0"):
+        visualize.calibration(np.zeros((5, 10)), np.zeros(5, int), bins=0)
+
+
+def test_reliability_draws_one_panel_per_classifier_with_its_ece():
+    from cnnbook import plots
+
+    labels = np.zeros(100, int)
+    labels[:50] = 1
+    c = visualize.calibration(_logits_with_confidence(0.8, 100), labels)
+    fig = plots.reliability({"a": c, "b": c})
+    assert len(fig.axes) == 2
+    assert "ECE 30.0%" in fig.axes[0].get_title()

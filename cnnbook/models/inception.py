@@ -114,7 +114,7 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import ParameterError, check_bool, check_choice
+from cnnbook.errors import ParameterError, check_bool, check_choice, check_float
 from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
 _V3_PAPER = (
@@ -327,18 +327,18 @@ def inception_resnet_c(x, filters_1x1, branch, *, scale, activation="relu", name
     return _residual(x, [b0, b1], scale=scale, activation=activation, name=name)
 
 
-def inception_resnet_reduction_b(x, branch_a, branch_b, branch_c, *, name):
+def inception_resnet_reduction_b(x, branch_a, branch_b, branch_c, *, padding="valid", name):
     """Reduction-B of the Inception-ResNets (Figures 12 and 18): 1x1 -> stride-2 3x3 twice
     (``branch_a``, ``branch_b`` = (reduce, filters)), 1x1 -> 3x3 -> stride-2 3x3
     (``branch_c`` = (reduce, a, filters)), and a stride-2 3x3 max pooling."""
     b0 = conv_bn(x, branch_a[0], 1, name=f"{name}_a_reduce")
-    b0 = conv_bn(b0, branch_a[1], 3, strides=2, padding="valid", name=f"{name}_a_3x3")
+    b0 = conv_bn(b0, branch_a[1], 3, strides=2, padding=padding, name=f"{name}_a_3x3")
     b1 = conv_bn(x, branch_b[0], 1, name=f"{name}_b_reduce")
-    b1 = conv_bn(b1, branch_b[1], 3, strides=2, padding="valid", name=f"{name}_b_3x3")
+    b1 = conv_bn(b1, branch_b[1], 3, strides=2, padding=padding, name=f"{name}_b_3x3")
     b2 = conv_bn(x, branch_c[0], 1, name=f"{name}_c_reduce")
     b2 = conv_bn(b2, branch_c[1], 3, name=f"{name}_c_3x3a")
-    b2 = conv_bn(b2, branch_c[2], 3, strides=2, padding="valid", name=f"{name}_c_3x3b")
-    b3 = blocks.pool(x, "max", 3, strides=2, name=f"{name}_pool")
+    b2 = conv_bn(b2, branch_c[2], 3, strides=2, padding=padding, name=f"{name}_c_3x3b")
+    b3 = blocks.pool(x, "max", 3, strides=2, padding=padding, name=f"{name}_pool")
     return _concat([b0, b1, b2, b3], name=name)
 
 
@@ -482,6 +482,17 @@ def inception_resnet_v2(input_shape, num_classes, *, layout="released"):
     return Network(inputs, x, _classifier_top(num_classes))
 
 
+def _widths(value, width):
+    """``value`` (a filter count or a nested tuple of them) multiplied by ``width``, at least 1."""
+    if isinstance(value, tuple):
+        return tuple(_widths(v, width) for v in value)
+    return max(1, round(value * width))
+
+
+def _check_width(width):
+    return check_float("width", width, minimum=0, exclusive_minimum=True, maximum=4)
+
+
 @register(
     "inception_cifar",
     preset=CIFAR10,
@@ -489,16 +500,61 @@ def inception_resnet_v2(input_shape, num_classes, *, layout="released"):
     paper=_V3_PAPER + "; " + _V4_PAPER,
     summary="Small Inception for CIFAR: factorized modules (Figures 5-7), grid reductions, conv-BN-ReLU",
 )
-def inception_cifar(input_shape, num_classes):
-    """A CIFAR-scale Inception v3/v4: 32x32 -> 16x16 -> 8x8 with factorized modules."""
+def inception_cifar(input_shape, num_classes, *, width=1.0):
+    """A CIFAR-scale Inception v3/v4: 32x32 -> 16x16 -> 8x8 with factorized modules.
+
+    Args:
+        width: multiplies every filter count (the reduced networks the book trains on a CPU).
+    """
+    w = functools.partial(_widths, width=_check_width(width))
     inputs = layers.Input(input_shape, name="image")
-    x = conv_bn(inputs, 64, 3, name="stem")  # 32x32x64
+    x = conv_bn(inputs, w(64), 3, name="stem")  # 32x32x64
     for i in (1, 2):  # 32x32x160
-        x = inception_a(x, 32, (32, 48), (32, 48, 48), 32, name=f"inception_a{i}")
-    x = reduction_a(x, 48, 64, 64, 96, padding="same", name="reduction_a")  # 16x16x320
+        x = inception_a(x, *w((32, (32, 48), (32, 48, 48), 32)), name=f"inception_a{i}")
+    x = reduction_a(x, *w((48, 64, 64, 96)), padding="same", name="reduction_a")  # 16x16x320
     for i in (1, 2):  # 16x16x352
-        x = inception_b(x, 96, (64, 64, 96), (64, 64, 64, 64, 96), 64, name=f"inception_b{i}")
-    x = reduction_b(x, (96, 128), (96, 96, 96, 96), padding="same", name="reduction_b")  # 8x8x576
+        x = inception_b(x, *w((96, (64, 64, 96), (64, 64, 64, 64, 96), 64)), name=f"inception_b{i}")
+    x = reduction_b(x, *w(((96, 128), (96, 96, 96, 96))), padding="same", name="reduction_b")  # 8x8x576
     for i in (1, 2):  # 8x8x544
-        x = inception_c(x, 96, (96, 96), (128, 96, 96), 64, name=f"inception_c{i}")
+        x = inception_c(x, *w((96, (96, 96), (128, 96, 96), 64)), name=f"inception_c{i}")
+    return Network(inputs, x, _classifier_top(num_classes))
+
+
+@register(
+    "inception_resnet_cifar",
+    preset=CIFAR10,
+    min_size=32,
+    paper=_V4_PAPER,
+    summary="Small Inception-ResNet for CIFAR: Inception-ResNet-v2's blocks at a quarter width, scaled residuals",
+)
+def inception_resnet_cifar(input_shape, num_classes, *, blocks_per_stage=(5, 10, 5), width=1.0, scale=None):
+    """Inception-ResNet-v2's blocks (Figures 16, 17 and 19, widths as released) at a quarter of
+    their width, on 32x32, 16x16 and 8x8 grids: a 3x3 stem of 80, then per stage scaled residual
+    blocks, with Reduction-A and the Inception-ResNet Reduction-B ("same" padding) between them.
+
+    Args:
+        blocks_per_stage: residual blocks at 32x32, 16x16 and 8x8 (Figure 15: 5, 10, 5).
+        width: multiplies every filter count (1.0: a quarter of Inception-ResNet-v2's).
+        scale: what each residual is multiplied by before the addition: None, the release's
+            (0.17, 0.1, 0.2) per stage; a number, the same in every block (1.0: not scaled).
+    """
+    if (not isinstance(blocks_per_stage, (tuple, list)) or len(blocks_per_stage) != 3
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in blocks_per_stage)):  # fmt: skip
+        raise ParameterError("blocks_per_stage", blocks_per_stage, "give three whole numbers >= 0, e.g. (5, 10, 5)")
+    if scale is None:
+        scales = RESIDUAL_SCALES
+    else:
+        scales = (check_float("scale", scale, minimum=0, exclusive_minimum=True, maximum=1),) * 3
+    w = functools.partial(_widths, width=_check_width(width) / 4)
+    inputs = layers.Input(input_shape, name="image")
+    x = conv_bn(inputs, w(320), 3, name="stem")  # 32x32x80
+    for i in range(1, blocks_per_stage[0] + 1):
+        x = inception_resnet_a(x, *w((32, (32, 32), (32, 48, 64))), scale=scales[0], name=f"inception_resnet_a{i}")
+    x = reduction_a(x, *w((256, 256, 384, 384)), padding="same", name="reduction_a")  # 16x16x272
+    for i in range(1, blocks_per_stage[1] + 1):
+        x = inception_resnet_b(x, *w((192, (128, 160, 192))), scale=scales[1], name=f"inception_resnet_b{i}")
+    x = inception_resnet_reduction_b(x, *w(((256, 384), (256, 288), (256, 288, 320))), padding="same",
+                                     name="reduction_b")  # 8x8x520 (fmt: skip)
+    for i in range(1, blocks_per_stage[2] + 1):
+        x = inception_resnet_c(x, *w((192, (192, 224, 256))), scale=scales[2], name=f"inception_resnet_c{i}")
     return Network(inputs, x, _classifier_top(num_classes))
