@@ -51,14 +51,24 @@ def repository_url(root=ROOT):
     return config["repository"]["url"].rstrip("/")
 
 
-def colab_setup_source(url, version=cnnbook.__version__):
-    """The source of every chapter's first cell."""
+def repository_ref(root=ROOT):
+    """``repository.branch`` from ``_config.yml``: the branch or tag the site's Colab buttons open,
+    and so the one the setup cell installs from (``main``; a release sets its tag, ``v0.2.0``)."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text())
+    return str(config["repository"].get("branch") or "main")
+
+
+def colab_setup_source(url, ref):
+    """The source of every chapter's first cell: in Colab, install cnnbook from the same ``ref``
+    of the repository at ``url`` as the notebook the Colab button opened."""
     return (
-        "# In Colab: install the cnnbook this chapter was written with (elsewhere: nothing to do).\n"
+        "# In Colab: install the cnnbook of the same commit as this notebook (elsewhere: nothing to do).\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "cnnbook @ git+{url}@v{version}"'
+        f'    %pip install --quiet "cnnbook @ git+{url}@{ref}"'
     )
 
 
@@ -81,7 +91,7 @@ def sync(root=ROOT):
     changed."""
     import nbformat
 
-    source = colab_setup_source(repository_url(root))
+    source = colab_setup_source(repository_url(root), repository_ref(root))
     changed = []
     for path in notebooks(root):
         notebook = nbformat.read(path, as_version=4)

@@ -41,14 +41,14 @@ def _code(source, *tags, figure=None):
     return nbformat.v4.new_code_cell(source.strip("\n"), metadata=metadata)
 
 
-def chapter_cells(chapter, *, model, title, url):
+def chapter_cells(chapter, *, model, title, url, ref="main"):
     """The cells of a new chapter ``chapter`` (``"03_alexnet"``) about the registered ``model``."""
     from cnnbook import models
 
     spec = models.spec(model)
     family = spec.function.__module__.rsplit(".", 1)[1]
     short = chapter.split("_", 1)[1].replace("_", "-")  # figure names: fig-alexnet-...
-    setup = _code(booktools.colab_setup_source(url), booktools.SETUP_TAG, "remove-cell")
+    setup = _code(booktools.colab_setup_source(url, ref), booktools.SETUP_TAG, "remove-cell")
     return [
         setup,
         _markdown(f"""
@@ -245,7 +245,7 @@ def new_chapter(number, name, *, model=None, title=None, root=ROOT):
     if re.search(rf"file:\s*{re.escape(entry)}\s*$", toc, flags=re.M):
         raise FileExistsError(f"_toc.yml lists {entry} already, without its notebook; remove the entry first")
     cells = chapter_cells(chapter, model=model, title=title or name.replace("_", " ").title(),
-                          url=booktools.repository_url(root))  # fmt: skip
+                          url=booktools.repository_url(root), ref=booktools.repository_ref(root))  # fmt: skip
     notebook = nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},

@@ -56,7 +56,7 @@ def test_a_new_chapter_has_the_standard_cells(book):
     markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     # The Colab setup first, then the title, then the parameters cell (papermill): simple assignments.
     assert notebook.cells[0] is code[0] and booktools.SETUP_TAG in tags(code[0])
-    assert code[0].source == booktools.colab_setup_source(booktools.repository_url(book))
+    assert code[0].source == booktools.colab_setup_source(booktools.repository_url(book), booktools.repository_ref(book))
     assert notebook.cells[1].source.startswith("# AlexNet\n")
     assert tags(code[1]) == ["parameters"]
     for statement in ast.parse(code[1].source).body:

@@ -56,7 +56,7 @@ def test_chapter_numbers_in_the_text_are_the_numbers_the_book_shows():
 def test_the_first_cell_installs_the_pinned_package_in_colab(path):
     first = read(path).cells[0]
     assert booktools.SETUP_TAG in first.metadata.get("tags", [])
-    assert first.source == booktools.colab_setup_source(booktools.repository_url(ROOT)), (
+    assert first.source == booktools.colab_setup_source(booktools.repository_url(ROOT), booktools.repository_ref(ROOT)), (
         "the Colab setup cell is out of step with _config.yml: run `python3 dev.py sync`"
     )
 
@@ -64,13 +64,14 @@ def test_the_first_cell_installs_the_pinned_package_in_colab(path):
 def test_sync_rewrites_every_setup_cell_from_the_one_url(tmp_path):
     config = (ROOT / "_config.yml").read_text()
     url = booktools.repository_url(ROOT)
-    (tmp_path / "_config.yml").write_text(config.replace(url, "https://example.org/someone/cnnbook-fork"))
+    config = config.replace(url, "https://example.org/someone/cnnbook-fork").replace("branch: main", "branch: v9.9.9")
+    (tmp_path / "_config.yml").write_text(config)
     (tmp_path / "notebooks").mkdir()
     for path in NOTEBOOKS:
         (tmp_path / "notebooks" / path.name).write_bytes(path.read_bytes())
     assert len(booktools.sync(tmp_path)) == len(NOTEBOOKS)
     for path in booktools.notebooks(tmp_path):
-        assert "git+https://example.org/someone/cnnbook-fork@v" in read(path).cells[0].source
+        assert '"cnnbook @ git+https://example.org/someone/cnnbook-fork@v9.9.9"' in read(path).cells[0].source
     assert booktools.sync(tmp_path) == []  # nothing left to change
 
 
