@@ -37,6 +37,15 @@ def test_there_are_chapters_and_each_is_in_the_table_of_contents():
         assert f"notebooks/{path.stem}" in listed, f"{path.name} is missing from _toc.yml"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_template_placeholder_is_left_in_the_text(path):
+    # Chapters are written from templates with @NAME@ placeholders; one left over reaches readers.
+    for cell in read(path).cells:
+        if cell.cell_type == "markdown":
+            left = re.findall(r"@[A-Z][A-Z_]*@", cell.source)
+            assert not left, f"{path.name} shows the placeholders {left} to its readers"
+
+
 def test_chapter_numbers_in_the_text_are_the_numbers_the_book_shows():
     """The site numbers the chapters by their place in _toc.yml, so "chapter 7" in the text is right
     only while the seventh numbered chapter is the file 07_...: a chapter not written yet, or one
