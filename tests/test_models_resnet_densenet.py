@@ -28,7 +28,7 @@ RESNET_CIFAR = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "re
 PLAIN_CIFAR = ("plain20", "plain32", "plain44", "plain56")
 DENSENETS = ("densenet121", "densenet169", "densenet201")
 GENERIC = ("resnet_cifar", "plain_cifar", "resnet_cifar_v2", "densenet_bc_cifar")
-CIFAR_V2 = ("resnet164v2", "resnet1001v2")
+CIFAR_V2 = ("resnet164v2", "resnet1001v2", "resnet20v2", "resnet56v2", "resnet110v2")
 ALL = RESNET_V1 + RESNET_V2 + RESNET_CIFAR + PLAIN_CIFAR + DENSENETS + GENERIC + CIFAR_V2 + ("densenet_bc_100",)
 
 PAPERS = ("He, Zhang, Ren and Sun (2016)", "Huang, Liu, van der Maaten and Weinberger (2017)")
@@ -361,6 +361,32 @@ def test_resnet164v2_has_the_papers_parameters(summaries):
 # ---------------------------------------------------------------------------- CIFAR DenseNet-BC
 
 
+
+@pytest.mark.parametrize("depth", (20, 56, 110))
+def test_basic_preactivation_resnets_are_v1_with_the_layers_reordered(summaries, depth):
+    v2, v1 = summaries("ours", f"resnet{depth}v2"), summaries("ours", f"resnet{depth}")
+    assert v2["trainable"] == v1["trainable"] == cifar_params_by_hand((depth - 2) // 6)  # ResNet-110: 1.7M (Table 3)
+    assert v2["name"] == f"resnet{depth}v2" and v2["features_shape"] == (8, 8, 64)
+    convs = {n: a for n, a in v2["architecture"].items() if a[0] == "Conv2D"}
+    assert {n: a[1:] for n, a in convs.items()} == {n: a[1:] for n, a in v1["architecture"].items() if a[0] == "Conv2D"}
+    assert not any(n.endswith("_0_conv") for n in convs)  # option A: no projection
+    # BN-ReLU before each convolution: the stem has none of its own, one BN-ReLU ends the network.
+    assert "conv1_bn" not in v2["layer_names"] and {"conv2_block1_preact_bn", "post_bn", "post_relu"} <= set(v2["layer_names"])
+    assert not any(n.endswith("_out") and "relu" in n for n in v2["layer_names"])
+
+
+def test_a_basic_preactivation_unit_adds_its_input_untouched():
+    from cnnbook.models.resnet import preact_basic_block
+
+    inputs = keras.Input((8, 8, 16))
+    unit = keras.Model(inputs, preact_basic_block(inputs, 16, name="u"))
+    for layer in unit.layers:  # a zero residual branch: the unit is then the identity
+        if isinstance(layer, keras.layers.Conv2D):
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(unit(x)), x)  # negative values survive: no ReLU after the sum
+
+
 def test_densenet_bc_100_has_the_papers_parameters(summaries):
     s = summaries("ours", "densenet_bc_100")
     assert s["trainable"] == 769_162 and round(s["trainable"] / 1e6, 1) == 0.8
@@ -417,6 +443,9 @@ def test_any_depth_that_fits_builds(summaries):
      ("resnet20", {"shortcut": "C"}, "shortcut='C' is not allowed: choose one of 'A', 'B'"),
      ("resnet_cifar", {"shortcut": None}, "shortcut=None is not allowed"),
      ("plain20", {"shortcut": "A"}, "plain20 has no option 'shortcut'"),
+     ("resnet_cifar_v2", {"block": "wide"}, "block='wide' is not allowed: choose one of 'bottleneck', 'basic'"),
+     ("resnet_cifar_v2", {"block": "basic", "depth": 29}, "depth=29 is not allowed: Pre-activation ResNet for CIFAR (basic units) needs depth = 6n+2"),
+     ("resnet56v2", {"block": "bottleneck"}, "resnet56v2 has no option 'block'"),
      ("densenet_bc_cifar", {"growth_rate": 0}, "growth_rate=0 is not allowed"),
      ("densenet_bc_cifar", {"compression": 0}, "compression=0 is not allowed"),
      ("densenet121", {"growth_rate": 12}, "densenet121 has no option 'growth_rate'"),

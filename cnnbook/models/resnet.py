@@ -70,6 +70,12 @@ code deletes them), BN-ReLU, global average pooling, logits. ResNet-164 has 1,70
 parameters (the paper: 1.7M). ResNet-1001 has 10,327,706, of which 10,178,480 are convolution
 and classifier weights and 149,216 BN scales and shifts; the paper reports 10.2M, which matches
 the weights without BN's parameters: which convention the paper used is not stated there.
+``resnet20v2``, ``resnet56v2`` and ``resnet110v2`` (``resnet_cifar_v2`` with ``block="basic"``
+and ``depth=`` 6n+2) are the pre-activation counterparts of ``resnet20`` ... with basic units
+(BN-ReLU-3x3, BN-ReLU-3x3, nothing after the addition; the v2 paper's ResNet-110 of Table 3): the
+same option-A shortcuts on the unit's input, the first unit's BN-ReLU after the stem convolution
+and one BN-ReLU before the pooling, so each has exactly the parameters of its v1 network (as many
+batch normalizations, moved), and v1 against v2 is the order of the layers alone.
 
 Implementation notes. Mistakes often found in ResNet code copied from blogs and old
 repositories:
@@ -251,6 +257,17 @@ def preact_bottleneck_block(x, filters, *, strides=1, projection=False, stride_a
     return layers.Add(name=f"{name}_out")([identity, y])
 
 
+def preact_basic_block(x, filters, *, strides=1, name):
+    """The pre-activation basic unit (Identity mappings, Fig. 4(e) with two 3x3 convolutions):
+    BN-ReLU-3x3, BN-ReLU-3x3; the sum with the option-A shortcut of the unit's *input* (not its
+    pre-activated copy, so the identity path from unit to unit is untouched) is the output."""
+    preact = blocks.norm_act(x, norm=BN, name=f"{name}_preact")
+    y = conv_bn(preact, filters, 3, strides=strides, name=f"{name}_1")  # its BN-ReLU pre-activates the next conv
+    y = conv_bn(y, filters, 3, norm=None, activation=None, name=f"{name}_2")
+    identity = shortcut(x, filters, strides=strides, kind="A", name=name)
+    return layers.Add(name=f"{name}_out")([identity, y])
+
+
 def _stages(x, block, widths, stage_sizes, *, stride_in_last=False, projection_first=False, **options):
     """Stages ``conv2``, ``conv3``... of ``block`` units (``conv2_block1``...); every stage but
     the first halves the maps in its first unit (``stride_in_last``: in the last unit of every
@@ -380,21 +397,38 @@ def resnet_cifar(input_shape, num_classes, *, depth, plain, shortcut="A"):
 cifar_v2 = functools.partial(register, preset=CIFAR10, min_size=8, paper=_PAPER_V2)
 
 
+def _v2_basic_summary(depth):
+    return f"ResNet-{depth} v2 for CIFAR: pre-activation basic units, the parameters of resnet{depth}"
+
+
 @cifar_v2("resnet_cifar_v2", summary="Pre-activation ResNet for CIFAR of any depth 9n+2", defaults={"depth": 164})
 @cifar_v2("resnet164v2", summary="ResNet-164 v2 for CIFAR: pre-activation bottleneck units, 1.7M",
           fixed={"depth": 164})  # fmt: skip
 @cifar_v2("resnet1001v2", summary="ResNet-1001 v2 for CIFAR: pre-activation bottleneck units, 10.3M",
           fixed={"depth": 1001})  # fmt: skip
-def resnet_cifar_v2(input_shape, num_classes, *, depth):
-    """Pre-activation ResNet for CIFAR with bottleneck units: 9n+2 layers (Identity mappings).
-    ResNet-164 (n = 18) has 1.7M parameters in the paper; ResNet-1001 (n = 111) 10.3M (the
-    paper's 10.2M leaves out BN's scales and shifts; see the module docstring)."""
-    n = check_depth(depth, step=9, offset=2, family="Pre-activation ResNet for CIFAR (bottleneck units)",
-                    examples=(164, 1001))  # fmt: skip
+@cifar_v2("resnet20v2", summary=_v2_basic_summary(20), fixed={"depth": 20, "block": "basic"})
+@cifar_v2("resnet56v2", summary=_v2_basic_summary(56), fixed={"depth": 56, "block": "basic"})
+@cifar_v2("resnet110v2", summary=_v2_basic_summary(110), fixed={"depth": 110, "block": "basic"})
+def resnet_cifar_v2(input_shape, num_classes, *, depth, block="bottleneck"):
+    """Pre-activation ResNet for CIFAR (Identity mappings). ``block="bottleneck"``: 9n+2 layers
+    of bottleneck units; ResNet-164 (n = 18) has 1.7M parameters in the paper; ResNet-1001
+    (n = 111) 10.3M (the paper's 10.2M leaves out BN's scales and shifts; see the module
+    docstring). ``block="basic"``: 6n+2 layers of basic units with option-A shortcuts, exactly
+    as many parameters as ``resnet_cifar`` of the same depth."""
+    check_choice("block", block, ("bottleneck", "basic"))
+    if block == "basic":
+        n = check_depth(depth, step=6, offset=2, family="Pre-activation ResNet for CIFAR (basic units)",
+                        examples=(20, 56, 110))  # fmt: skip
+    else:
+        n = check_depth(depth, step=9, offset=2, family="Pre-activation ResNet for CIFAR (bottleneck units)",
+                        examples=(164, 1001))  # fmt: skip
     blocks.allow_deep_graph(depth)
     inputs = layers.Input(input_shape, name="image")
     x = conv_bn(inputs, CIFAR_FILTERS[0], 3, norm=None, activation=None, name="conv1")  # the first unit's BN-ReLU follows
-    x = _stages(x, preact_bottleneck_block, CIFAR_FILTERS, (n, n, n), projection_first=True, stride_at="1x1",
-                use_bias=False)  # fmt: skip
+    if block == "basic":
+        x = _stages(x, preact_basic_block, CIFAR_FILTERS, (n, n, n))
+    else:
+        x = _stages(x, preact_bottleneck_block, CIFAR_FILTERS, (n, n, n), projection_first=True, stride_at="1x1",
+                    use_bias=False)  # fmt: skip
     x = blocks.norm_act(x, norm=BN, name="post")
     return Network(inputs, x, blocks.pooled_top(num_classes), name=f"resnet{depth}v2")
