@@ -4,6 +4,7 @@
     strongest = top_activations(run, "conv5_relu", images, channels=[0, 1], count=6)
     saliency = input_gradients(run, "conv5_relu", images, channel=3)             # gradient view
     calibration(run.predict(images), labels)  # confidence against accuracy (ECE)
+    gradient_norms(model, x, labels)           # per-layer gradient norms, e.g. at initialization
 
 ``run`` is a `cnnbook.train.FitResult` (its model sees normalized images; these functions take
 the uint8 images of `cnnbook.data` and normalize them as training did). Gradients are computed
@@ -13,6 +14,7 @@ on all three.
 
 import keras
 import numpy as np
+from keras import layers
 
 from cnnbook.errors import ParameterError, check_int
 
@@ -118,6 +120,55 @@ def input_gradients(run, layer, images, *, channel):
         objective(inputs).backward()
         return inputs.grad.detach().cpu().numpy()
     raise NotImplementedError(f"input_gradients: no gradient for the {backend!r} backend")
+
+
+
+def gradient_norms(model, x, labels, *, training=True):
+    """The norm of the gradient of the mean cross-entropy with respect to each convolution and
+    dense kernel of ``model`` (a classifier of normalized images ``x``, logits out), for integer
+    ``labels``: ``{layer name: norm}``, from the input to the output. ``training=True`` runs batch
+    normalization on the batch's statistics, as a training step does: the check of He et al.
+    (2016, Section 4.1) that plain networks with batch normalization do not suffer from vanishing
+    gradients."""
+    kernels = [layer for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.Dense))]
+    if not kernels:
+        raise ParameterError("model", model.name, "the model has no convolution or dense layer to measure")
+    labels = np.asarray(labels).reshape(-1).astype("int32")
+    x = np.asarray(x, dtype="float32")
+
+    def loss_of(logits):
+        logits = keras.ops.cast(logits, "float32")
+        return keras.ops.mean(keras.ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of(model(x, training=training))
+        grads = tape.gradient(loss, [layer.kernel.value for layer in kernels])
+        grads = [g.numpy() for g in grads]
+    elif backend == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]
+
+        def objective(values):
+            logits, _ = model.stateless_call(values, frozen, x, training=training)
+            return loss_of(logits)
+
+        everything = jax.grad(objective)(trainable)
+        where = {id(v): i for i, v in enumerate(model.trainable_variables)}
+        grads = [np.asarray(everything[where[id(layer.kernel)]]) for layer in kernels]
+    elif backend == "torch":
+        for layer in kernels:
+            layer.kernel.value.grad = None
+        loss_of(model(x, training=training)).backward()
+        grads = [layer.kernel.value.grad.detach().cpu().numpy() for layer in kernels]
+    else:
+        raise NotImplementedError(f"gradient_norms: no gradient for the {backend!r} backend")
+    return {layer.name: float(np.linalg.norm(g)) for layer, g in zip(kernels, grads)}
 
 
 def colourfulness(kernel):

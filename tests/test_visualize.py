@@ -52,6 +52,22 @@ def test_input_gradients_are_the_gradient_of_the_strongest_response():
     np.testing.assert_allclose(gradients, expected, atol=1e-6)
 
 
+
+def test_gradient_norms_are_those_of_the_cross_entropy():
+    # The second layer's weights are zero: the softmax is uniform, so dL/dlogits = p - onehot =
+    # (-1/2, 1/2) for label 0, and dL/dW = h^T (p - y) = [[-3/4, 3/4], [-3/4, 3/4]] for the hidden
+    # h = (3/2, 3/2): norm 3/2. The first layer's gradient passes through the zero weights: zero.
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(2, use_bias=False, kernel_initializer="ones", name="first")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, use_bias=False, kernel_initializer="zeros", name="second")(hidden))
+    norms = visualize.gradient_norms(model, np.array([[0.5, 1.0]]), [0])  # hidden = (1.5, 1.5)
+    assert list(norms) == ["first", "second"]
+    assert norms["first"] == 0.0
+    np.testing.assert_allclose(norms["second"], 1.5, rtol=1e-6)
+    with pytest.raises(ParameterError, match="no convolution or dense layer"):
+        visualize.gradient_norms(keras.Sequential([keras.Input((2,)), keras.layers.ReLU()]), np.ones((1, 2)), [0])
+
+
 def test_top_activations_rank_images_and_find_the_position():
     images = np.zeros((3, 4, 4, 3), np.uint8)
     images[1, 3, 0, 1] = 50  # channel 0 responds 100 at (3, 0)
