@@ -22,12 +22,26 @@ import sys
 import keras
 from keras import layers
 
-from cnnbook.errors import ParameterError, check_choice
+from cnnbook.errors import ParameterError, check_choice, check_float
 from cnnbook.layers import BatchNormalization
 
 # keras.applications' batch-norm epsilon for ResNet and DenseNet (Caffe and PyTorch use 1e-5);
 # with it, weights move between those networks and ours by layer name.
 KERAS_BN_EPSILON = 1.001e-5
+
+
+def check_width(width, *, maximum=4):
+    """A width multiplier: a number above 0 and at most ``maximum`` (a `ParameterError` otherwise)."""
+    return check_float("width", width, minimum=0, exclusive_minimum=True, maximum=maximum)
+
+
+def scaled(filters, width):
+    """``filters`` (a count, or a tuple of counts nested as deep as a module's branches are) times
+    the width multiplier ``width``, each rounded to the nearest whole number and at least 1: how
+    the reduced networks of the book are narrowed (``scaled((64, (96, 128)), 0.5) == (32, (48, 64))``)."""
+    if isinstance(filters, (tuple, list)):
+        return tuple(scaled(f, width) for f in filters)
+    return max(1, round(filters * width))
 
 
 def _activation_name(activation):

@@ -262,3 +262,16 @@ def test_the_deepest_variants_are_their_builders_at_a_fixed_depth():
         assert spec.function is other.function is same.function
         assert set(spec.fixed) == set(same.fixed) == {"depth"} | set(other.fixed)
         assert spec.input_shape == other.input_shape and spec.options() == same.options()
+
+
+def test_width_multipliers_round_every_count_and_keep_at_least_one():
+    from cnnbook import blocks
+
+    assert blocks.scaled(64, 0.5) == 32 and blocks.scaled(3, 0.25) == 1  # 0.75 rounds to 1, and never to 0
+    assert blocks.scaled(1, 0.1) == 1
+    assert blocks.scaled((64, (96, 128), [16, 32]), 0.5) == (32, (48, 64), (8, 16))  # nested as a module's branches
+    assert blocks.check_width(0.5) == 0.5
+    for bad in (0, -1, 5, "half"):
+        with pytest.raises(ParameterError, match="width"):
+            blocks.check_width(bad)
+    assert blocks.check_width(8, maximum=8) == 8

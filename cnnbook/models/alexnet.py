@@ -106,7 +106,7 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import ParameterError, check_bool, check_choice, check_dropout, check_float
+from cnnbook.errors import ParameterError, check_bool, check_choice, check_dropout
 from cnnbook.layers import BatchNormalization, ChannelSlice, LocalResponseNormalization
 from cnnbook.models import CIFAR10, IMAGENET, Network, register
 
@@ -218,14 +218,14 @@ def alexnet_cifar(
         conv1: ``(kernel size, stride)`` of conv1; ``(9, 3)`` is coarse in the way AlexNet's 11x11
             stride-4 conv1 is at ImageNet size, which ZFNet replaced by 7x7 stride 2.
     """
-    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=8)
+    width = blocks.check_width(width, maximum=8)
     check_choice("norm", norm, NORMS)
     overlap, grouped = check_bool("overlap", overlap), check_bool("grouped", grouped)
     dropout, activation = check_dropout(dropout), blocks.check_activation(activation)
     if not (isinstance(conv1, (tuple, list)) and len(conv1) == 2 and all(isinstance(v, int) and v >= 1 for v in conv1)):
         raise ParameterError("conv1", conv1, "conv1 must be (kernel size, stride), two whole numbers >= 1")
     groups = 2 if grouped else 1
-    widths = [max(1, round(w * width)) for w in (96, 256, 384, 384, 256)]
+    widths = list(blocks.scaled((96, 256, 384, 384, 256), width))
     if grouped and any(w % 2 for w in widths[:2] + widths[3:]):
         raise ParameterError("width", width, f"with grouped=True every layer needs an even number of maps; width {width} gives {widths}")
 
@@ -255,6 +255,6 @@ def alexnet_cifar(
     x = conv(x, 3, 3)
     x = conv(x, 4, 3, groups=groups)
     features = pool(conv(x, 5, 3, groups=groups), "conv5")
-    units = max(1, round(512 * width))
+    units = blocks.scaled(512, width)
     top = blocks.dense_top(num_classes, {"fc6": units, "fc7": units}, activation=activation, dropout=dropout)
     return Network(inputs, features, top)

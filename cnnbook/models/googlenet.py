@@ -160,10 +160,6 @@ def inception_module(
     return layers.Concatenate(name=f"{name}_concat")([branch_1x1, branch_3x3, branch_5x5, branch_pool])
 
 
-def _scaled(filters, width):
-    return tuple(max(1, round(f * width)) for f in filters)
-
-
 def inception_stages(x, *, width=1.0, **options):
     """The nine modules of Table 1 (3a-3b, 4a-4e, 5a-5b) with a 3x3/2 max pooling before stages
     4 and 5 (``pool3``, ``pool4``); returns the output and each module's output by name.
@@ -173,7 +169,7 @@ def inception_stages(x, *, width=1.0, **options):
         if stage:
             x = blocks.pool(x, "max", 3, strides=2, padding="same", name=f"pool{stage + 2}")
         for module in modules:
-            filters = _scaled(MODULES[module], width)
+            filters = blocks.scaled(MODULES[module], width)
             x = taps[module] = inception_module(x, *filters, name=f"inception_{module}", **options)
     return x, taps
 
@@ -182,9 +178,9 @@ def auxiliary_classifier(x, num_classes, *, name, width=1.0, norm=None):
     """Section 5's side network: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 70%, linear
     (``width`` scales the 128 and the 1024; ``norm`` follows the 1x1 convolution, as in the body)."""
     x = blocks.pool(x, "avg", 5, strides=3, name=name)
-    x = blocks.conv_norm_act(x, max(1, round(128 * width)), 1, padding="valid", norm=norm, name=name)
+    x = blocks.conv_norm_act(x, blocks.scaled(128, width), 1, padding="valid", norm=norm, name=name)
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    x = blocks.dense_act(x, max(1, round(1024 * width)), dropout=0.7, name=f"{name}_fc")
+    x = blocks.dense_act(x, blocks.scaled(1024, width), dropout=0.7, name=f"{name}_fc")
     return blocks.classifier(x, num_classes, name=f"{name}_predictions")
 
 
@@ -260,10 +256,10 @@ def googlenet_cifar(input_shape, num_classes, *, include_top=True, factorize_5x5
     check_bool("aux_heads", aux_heads)
     if aux_heads and not include_top:
         raise ParameterError("aux_heads", aux_heads, "the auxiliary classifiers need include_top=True")
-    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=4)
+    width = blocks.check_width(width)
     dropout = check_float("dropout", dropout, minimum=0, maximum=0.95)
     inputs = layers.Input(input_shape, name="image")
-    x = blocks.conv_norm_act(inputs, max(1, round(192 * width)), 3, name="stem")
+    x = blocks.conv_norm_act(inputs, blocks.scaled(192, width), 3, name="stem")
     if stem_pool:
         x = blocks.pool(x, "max", 3, strides=2, padding="same", name="stem_pool")
     x, taps = inception_stages(x, width=width, norm=BatchNormalization, factorize_5x5=factorize_5x5)

@@ -482,17 +482,6 @@ def inception_resnet_v2(input_shape, num_classes, *, layout="released"):
     return Network(inputs, x, _classifier_top(num_classes))
 
 
-def _widths(value, width):
-    """``value`` (a filter count or a nested tuple of them) multiplied by ``width``, at least 1."""
-    if isinstance(value, tuple):
-        return tuple(_widths(v, width) for v in value)
-    return max(1, round(value * width))
-
-
-def _check_width(width):
-    return check_float("width", width, minimum=0, exclusive_minimum=True, maximum=4)
-
-
 @register(
     "inception_cifar",
     preset=CIFAR10,
@@ -506,7 +495,7 @@ def inception_cifar(input_shape, num_classes, *, width=1.0):
     Args:
         width: multiplies every filter count (the reduced networks the book trains on a CPU).
     """
-    w = functools.partial(_widths, width=_check_width(width))
+    w = functools.partial(blocks.scaled, width=blocks.check_width(width))
     inputs = layers.Input(input_shape, name="image")
     x = conv_bn(inputs, w(64), 3, name="stem")  # 32x32x64
     for i in (1, 2):  # 32x32x160
@@ -545,7 +534,7 @@ def inception_resnet_cifar(input_shape, num_classes, *, blocks_per_stage=(5, 10,
         scales = RESIDUAL_SCALES
     else:
         scales = (check_float("scale", scale, minimum=0, exclusive_minimum=True, maximum=1),) * 3
-    w = functools.partial(_widths, width=_check_width(width) / 4)
+    w = functools.partial(blocks.scaled, width=blocks.check_width(width) / 4)
     inputs = layers.Input(input_shape, name="image")
     x = conv_bn(inputs, w(320), 3, name="stem")  # 32x32x80
     for i in range(1, blocks_per_stage[0] + 1):

@@ -57,7 +57,7 @@ import functools
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_bool, check_choice, check_dropout, check_float
+from cnnbook.errors import check_bool, check_choice, check_dropout
 from cnnbook.layers import BatchNormalization
 from cnnbook.models import CIFAR10, Network, register
 
@@ -103,11 +103,10 @@ def nin(input_shape, num_classes, *, dropout=0.5, batch_norm=False, width=1.0, h
     """
     dropout = check_dropout(dropout)
     norm = BatchNormalization if check_bool("batch_norm", batch_norm) else None
-    width = check_float("width", width, minimum=0, exclusive_minimum=True, maximum=8)
+    width = blocks.check_width(width, maximum=8)
     check_choice("head", head, HEADS)
 
-    def maps(n):
-        return max(1, round(n * width))
+    maps = functools.partial(blocks.scaled, width=width)
 
     inputs = layers.Input(input_shape, name="image")
     x = mlpconv_block(inputs, maps(192), 5, (maps(160), maps(96)), norm=norm, name="mlpconv1")
