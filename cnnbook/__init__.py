@@ -26,6 +26,7 @@ _SUBMODULES = (
     "data",
     "errors",
     "layers",
+    "memory",
     "models",
     "plots",
     "pretrained",
