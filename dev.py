@@ -122,6 +122,30 @@ def cmd_data(args):
         )
     ensure_venv("test")  # the unpacker needs numpy and Pillow
     run(PYTHON, unpack, target)
+    copy_weights()
+
+
+def copy_weights():
+    """The verified ImageNet weights of ../shared/weights into .weights/ (cnnbook.pretrained reads
+    them from there when CNNBOOK_WEIGHTS is not set), each checked against SHA256SUMS."""
+    source, target = SHARED_CIFAR / "weights", ROOT / ".weights"
+    sums = source / "SHA256SUMS"
+    if not sums.exists():
+        return
+    target.mkdir(exist_ok=True)
+    for line in sums.read_text().split("\n"):
+        if not line.strip():
+            continue
+        digest, name = line.split()
+        have = target / name
+        if have.exists() and hashlib.sha256(have.read_bytes()).hexdigest() == digest:
+            continue
+        data = (source / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            sys.exit(f"{source / name} does not match its SHA-256 in {sums}: the copy is damaged; fetch it again")
+        (target / (name + ".part")).write_bytes(data)
+        (target / (name + ".part")).replace(have)
+        print(f"ImageNet weights: {have}", flush=True)
 
 
 def cmd_sync(args):

@@ -3,7 +3,8 @@
     backbone = cnnbook.pretrained.backbone("MobileNetV2", input_shape=(96, 96, 3), alpha=0.5)
     cnnbook.pretrained.weights_source("MobileNetV2", alpha=0.5)   # where the weights come from
 
-The weights come from a local file when the folder named by ``CNNBOOK_WEIGHTS`` holds one for the
+The weights come from a local file when the folder named by ``CNNBOOK_WEIGHTS`` (default: the
+project's ``.weights/``, which ``python3 dev.py data`` fills from ``../shared/weights``) holds one for the
 architecture, under the name Keras itself downloads (e.g.
 ``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5``) or the same name ending in
 ``.weights.h5`` (Keras 3's format); otherwise ``weights="imagenet"`` lets Keras download them once
@@ -52,9 +53,19 @@ def _stem(name, alpha):
     return FILES[name]
 
 
+def weights_dir():
+    """``$CNNBOOK_WEIGHTS``, else the project's ``.weights/`` where it exists, else None."""
+    if os.environ.get("CNNBOOK_WEIGHTS"):
+        return Path(os.environ["CNNBOOK_WEIGHTS"])
+    from cnnbook.system import project_root
+
+    root = project_root()
+    return root / ".weights" if root is not None and (root / ".weights").is_dir() else None
+
+
 def weights_file(name, alpha=None, directory=None):
-    """The local weights file for ``name`` in ``directory`` (default: ``$CNNBOOK_WEIGHTS``), or None."""
-    directory = directory or os.environ.get("CNNBOOK_WEIGHTS")
+    """The local weights file for ``name`` in ``directory`` (default: `weights_dir`), or None."""
+    directory = directory or weights_dir()
     if not directory:
         return None
     stem = _stem(name, alpha)
@@ -96,8 +107,8 @@ def backbone(name, *, input_shape, alpha=None, weights="imagenet"):
     except Exception as error:  # offline, bad hash, server gone
         if weights is None:
             raise
-        folder = os.environ.get("CNNBOOK_WEIGHTS")
-        where = f"CNNBOOK_WEIGHTS={folder} holds no {stem}.h5" if folder else "CNNBOOK_WEIGHTS is not set"
+        folder = weights_dir()
+        where = f"{folder} holds no {stem}.h5" if folder else "CNNBOOK_WEIGHTS is not set"
         raise DataNotFoundError(
             f"ImageNet weights for {name}{'' if alpha is None else f' (alpha {alpha})'} could not be loaded: "
             f"{where}, and the download by keras.applications failed ({type(error).__name__}: {error}). "

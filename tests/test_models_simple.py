@@ -51,8 +51,17 @@ def test_a_bias_before_batch_norm_changes_nothing():
     "kwargs, pattern",
     [({"norm": "layer"}, "norm='layer'"), ({"norm_position": "inside"}, "norm_position='inside'"),
      ({"width": 0}, "width=0"), ({"activation": "sigmoidal"}, "activation='sigmoidal'"),
-     ({"conv_bias": "no"}, "conv_bias='no'")],
+     ({"conv_bias": "no"}, "conv_bias='no'"), ({"dropout": 1.0}, "dropout=1.0")],
 )  # fmt: skip
 def test_bad_options_are_named(kwargs, pattern):
     with pytest.raises(ParameterError, match=pattern):
         cnnbook.models.build("simple_cnn", **kwargs)
+
+
+def test_dropout_sits_before_the_classifier_and_only_when_asked():
+    net = cnnbook.models.build("simple_cnn", width=4, dropout=0.5)
+    names = [layer.name for layer in net.layers]
+    assert names[-3:] == ["pool_global_avg", "dropout", "predictions"]
+    assert net.get_layer("dropout").rate == 0.5
+    assert "dropout" not in [layer.name for layer in cnnbook.models.build("simple_cnn", width=4).layers]
+    assert net.count_params() == cnnbook.models.build("simple_cnn", width=4).count_params()  # no weights

@@ -44,7 +44,7 @@ def test_offline_without_a_file_the_error_says_what_to_do(tmp_path, monkeypatch)
     with pytest.raises(DataNotFoundError) as error:
         pretrained.backbone("MobileNetV2", input_shape=(96, 96, 3), alpha=0.5)
     message = str(error.value)
-    assert "network is unreachable" in message and f"CNNBOOK_WEIGHTS={tmp_path}" in message
+    assert "network is unreachable" in message and f"{tmp_path} holds no" in message
     assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5" in message
 
 
@@ -72,3 +72,18 @@ def test_frozen_features_preprocess_like_keras_applications_and_pool(tmp_path, m
     expected = source.predict(keras.applications.vgg16.preprocess_input(images.astype("float32")), verbose=0).mean(axis=(1, 2))
     assert features.shape == (5, 512) and features.dtype == np.float32
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_without_cnnbook_weights_the_projects_own_folder_is_used(tmp_path, monkeypatch):
+    (tmp_path / "cnnbook").mkdir()
+    (tmp_path / "_config.yml").write_text("title: x\n")
+    monkeypatch.delenv("CNNBOOK_WEIGHTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert pretrained.weights_dir() is None  # no .weights/: keras.applications downloads
+    (tmp_path / ".weights").mkdir()
+    stem = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top"
+    (tmp_path / ".weights" / f"{stem}.h5").write_bytes(b"")
+    assert pretrained.weights_dir() == tmp_path / ".weights"
+    assert pretrained.weights_file("MobileNetV2", alpha=0.35) == tmp_path / ".weights" / f"{stem}.h5"
+    monkeypatch.setenv("CNNBOOK_WEIGHTS", str(tmp_path / "elsewhere"))  # the variable wins
+    assert pretrained.weights_file("MobileNetV2", alpha=0.35) is None

@@ -19,15 +19,17 @@ Options:
   directly ("the bias b can be ignored since its effect will be canceled by the subsequent mean
   subtraction", Section 3.2); ``True`` or ``False`` forces it.
 - ``activation`` is any Keras activation (the chapter trains ``"sigmoid"`` as well as ``"relu"``).
+- ``dropout`` (0 to below 1) drops that fraction of the pooled features before the classifier
+  (the overfitting chapter's regularizer); 0, the default, adds no layer.
 
 Layers are named ``conv{stage}_{i}_conv``, ``conv{stage}_{i}_bn`` and ``conv{stage}_{i}_{activation}``,
-``pool{stage}`` between stages, then ``pool_global_avg`` and ``predictions``.
+``pool{stage}`` between stages, then ``pool_global_avg``, ``dropout`` (if any) and ``predictions``.
 """
 
 from keras import layers
 
 from cnnbook import blocks
-from cnnbook.errors import check_bool, check_choice, check_int
+from cnnbook.errors import check_bool, check_choice, check_float, check_int
 from cnnbook.layers import BatchNormalization
 from cnnbook.models import CIFAR10, Network, register
 
@@ -44,7 +46,7 @@ POSITIONS = ("before", "after")
     summary="Small plain CNN (3 stages of two 3x3 convs) with the normalization and its position as options",
 )
 def simple_cnn(input_shape, num_classes, *, width=32, norm="batch", norm_position="before", activation="relu",
-               conv_bias=None):  # fmt: skip
+               conv_bias=None, dropout=0.0):  # fmt: skip
     """Six 3x3 convolutions in three stages (``width``, 2x, 4x maps), max pooling between them,
     global average pooling, a linear classifier; see the module docstring for the options."""
     width = check_int("width", width, minimum=1)
@@ -53,6 +55,7 @@ def simple_cnn(input_shape, num_classes, *, width=32, norm="batch", norm_positio
     activation = blocks.check_activation(activation)
     if conv_bias is not None:
         check_bool("conv_bias", conv_bias)
+    dropout = check_float("dropout", dropout, minimum=0.0, maximum=0.999)
     use_bias = (norm is None or norm_position == "after") if conv_bias is None else conv_bias
     inputs = layers.Input(input_shape, name="image")
     x = inputs
@@ -67,4 +70,4 @@ def simple_cnn(input_shape, num_classes, *, width=32, norm="batch", norm_positio
             x = blocks.apply_activation(x, activation, name=name)
             if norm is not None and norm_position == "after":
                 x = BatchNormalization(name=f"{name}_bn")(x)
-    return Network(inputs, x, blocks.pooled_top(num_classes))
+    return Network(inputs, x, blocks.pooled_top(num_classes, dropout=dropout))

@@ -1,0 +1,89 @@
+"""cnnbook.transfer: class subsets, nested few-label splits, new heads, the linear probe, option checks."""
+
+import keras
+import numpy as np
+import pytest
+
+import cnnbook
+from cnnbook import transfer
+from cnnbook.data import Dataset
+from cnnbook.errors import ParameterError
+
+
+def toy(per_class=12, classes=10):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(classes, dtype=np.int32), per_class)
+    x = rng.integers(0, 255, size=(len(y), 8, 8, 3), dtype=np.uint8)
+    return Dataset(x, y, x[:classes * 2], y[:classes * 2], x, y, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
+
+
+def test_classes_relabel_in_the_order_given_and_keep_the_statistics():
+    data = toy()
+    vehicles = transfer.classes(data, transfer.VEHICLES)
+    assert vehicles.class_names == ("airplane", "automobile", "ship", "truck")
+    assert sorted(set(vehicles.y_train)) == [0, 1, 2, 3]
+    ships = vehicles.x_train[vehicles.y_train == 2]
+    np.testing.assert_array_equal(ships, data.x_train[data.y_train == 8])
+    assert (vehicles.mean, vehicles.std) == (data.mean, data.std)
+    with pytest.raises(ParameterError, match="distinct classes"):
+        transfer.classes(data, (1, 1))
+
+
+def test_few_labels_are_balanced_and_nested():
+    data = toy()
+    small, large = transfer.few_labels(data, 3), transfer.few_labels(data, 7)
+    assert np.bincount(small.y_train).tolist() == [3] * 10 and len(large.y_train) == 70
+    as_rows = lambda d: {img.tobytes() for img in d.x_train}  # noqa: E731
+    assert as_rows(small) <= as_rows(large)
+    assert len(small.y_test) == len(data.y_test)  # validation and test untouched
+    with pytest.raises(ParameterError, match="per_class"):
+        transfer.few_labels(data, 13)
+
+
+def test_repeat_tiles_whole_copies_only_when_needed():
+    data = transfer.few_labels(toy(), 2)
+    tiled = transfer.repeat(data, 45)
+    assert len(tiled.y_train) == 60 and np.array_equal(tiled.x_train[20:40], data.x_train)
+    assert transfer.repeat(data, 20) is data
+
+
+def test_new_head_keeps_the_body_and_replaces_the_classifier():
+    keras.utils.set_random_seed(0)
+    net = cnnbook.models.build("simple_cnn", input_shape=(16, 16, 3), num_classes=6, width=4)
+    moved = transfer.new_head(net, 4)
+    assert moved.output.shape[-1] == 4 and moved.get_layer("predictions") is not net.get_layer("predictions")
+    assert moved.get_layer("conv1_1_conv") is net.get_layer("conv1_1_conv")  # shared, pretrained weights
+    assert moved.count_params() == net.count_params() - (6 - 4) * (16 + 1)
+
+
+def test_the_linear_probe_separates_separable_features():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 20)) * 3
+    y = np.repeat(np.arange(3), 50)
+    x = centers[y] + rng.normal(size=(150, 20)) + 100.0  # an offset the folded weights must absorb
+    weights, bias, logits = transfer.linear_probe(x, y, x, num_classes=3, l2=1e-2)
+    assert np.mean(logits.argmax(1) == y) > 0.95
+    np.testing.assert_allclose(x @ weights + bias, logits, rtol=1e-3, atol=1e-3)
+
+
+def test_bad_options_are_named():
+    options = {"architectures": "09_resnet,10_densenet", "target_labels": "25,250"}
+    checked = transfer.check_options(options)
+    assert checked["architectures"] == ("09_resnet", "10_densenet") and checked["target_labels"] == (25, 250)
+    with pytest.raises(ParameterError, match="architectures='11_resnet'"):
+        transfer.check_options({"architectures": "11_resnet"})
+    with pytest.raises(ParameterError, match="increasing order"):
+        transfer.check_options({"architectures": "09_resnet", "target_labels": (250, 25)})
+    with pytest.raises(ParameterError, match="alpha=0.4"):
+        transfer.check_options({"architectures": "09_resnet"}, alpha=0.4)
+
+
+def test_every_reduced_network_builds_with_its_chapters_parameter_count():
+    checked = 0
+    for chapter, (model, options) in transfer.REDUCED.items():
+        net = cnnbook.models.build(model, input_shape=(32, 32, 3), num_classes=10, **options)
+        main = [r for r in cnnbook.results.load_all(chapter=chapter) if r.name == net.name]  # the chapter's main run
+        if main and chapter != "02_lenet":  # LeNet's main record is of grey images
+            assert cnnbook.counting.totals(net)["params"] == main[0].params, chapter
+            checked += 1
+    assert checked == len(transfer.REDUCED) - 1
