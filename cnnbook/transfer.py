@@ -166,7 +166,10 @@ def linear_probe(train_features, train_labels, eval_features, *, num_classes, l2
     """
     x = np.asarray(train_features, np.float64)
     y = np.asarray(train_labels).reshape(-1)
-    mean, std = x.mean(0), x.std(0) + 1e-6
+    mean, std = x.mean(0), x.std(0)
+    # A floor under the scale: a feature nearly constant on the training images (common after ReLU6
+    # and pooling) would otherwise get a weight of w / 1e-6 that explodes once fine-tuning moves it.
+    std = np.maximum(std, 0.1 * std.mean() + 1e-12)
     z = (x - mean) / std
     onehot = np.eye(num_classes)[y]
     n, d = z.shape

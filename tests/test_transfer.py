@@ -66,6 +66,18 @@ def test_the_linear_probe_separates_separable_features():
     np.testing.assert_allclose(x @ weights + bias, logits, rtol=1e-3, atol=1e-3)
 
 
+def test_the_probe_keeps_weights_of_nearly_constant_features_bounded():
+    # After ReLU6 and pooling some features are almost constant on a few images; folding the
+    # standardization back must not give them weights that explode when fine-tuning moves them.
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(2), 40)
+    x = rng.normal(size=(80, 5)) + 2.0 * y[:, None]
+    x = np.concatenate([x, rng.normal(scale=1e-7, size=(80, 1))], axis=1)  # a dead feature
+    weights, _, logits = transfer.linear_probe(x, y, x, num_classes=2, l2=1e-2)
+    assert np.mean(logits.argmax(1) == y) > 0.9
+    assert np.abs(weights).max() < 100, weights
+
+
 def test_bad_options_are_named():
     options = {"architectures": "09_resnet,10_densenet", "target_labels": "25,250"}
     checked = transfer.check_options(options)
