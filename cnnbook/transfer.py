@@ -128,6 +128,13 @@ def imagenet_classifier(num_classes, *, alpha=0.5, size=128, input_shape=(32, 32
         start = names.index(trainable_from)
         for layer in body.layers[:start]:
             layer.trainable = False
+    # ``body(x, training=False)`` alone does not hold: when the outer model is called with
+    # training=True, Keras 3 passes it on, and trainable batch norm layers use the batch's
+    # statistics. A frozen BatchNormalization always runs in inference mode (its scale and
+    # offset stay ImageNet's too, as in Keras' transfer-learning guide).
+    for layer in body.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(inputs)
     x = body(x, training=False)  # batch norm in inference mode, frozen or not

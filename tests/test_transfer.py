@@ -99,3 +99,16 @@ def test_every_reduced_network_builds_with_its_chapters_parameter_count():
             assert cnnbook.counting.totals(net)["params"] == main[0].params, chapter
             checked += 1
     assert checked == len(transfer.REDUCED) - 1
+
+
+def test_fine_tuned_mobilenet_keeps_batch_norm_in_inference_mode_when_training():
+    # Keras 3 passes training=True on through `body(x, training=False)` to trainable layers; the
+    # fine-tuned top blocks' batch norm must still use ImageNet's statistics, or a head trained on
+    # frozen features meets different features in the first training step (the loss explodes).
+    net = transfer.imagenet_classifier(3, alpha=0.35, size=32, weights=None, dropout=0.0,
+                                       trainable_from=transfer.MOBILENET_TOP)
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(net(x, training=True)), np.asarray(net(x, training=False)), atol=1e-5)
+    top = net.get_layer("mobilenetv2_0.35_32").get_layer(transfer.MOBILENET_TOP)
+    assert top.trainable and any(w.trainable for w in net.trainable_weights)
+    assert not net.get_layer("mobilenetv2_0.35_32").get_layer("Conv1").trainable
