@@ -105,10 +105,10 @@ def imagenet_classifier(num_classes, *, alpha=0.5, size=128, input_shape=(32, 32
     """MobileNetV2 with ImageNet weights behind a resizing layer, and a new classifier.
 
     ``image (normalized to [-1, 1], as MobileNetV2 was trained) -> Resizing(size) -> MobileNetV2 ->
-    global average pooling -> dropout -> predictions``. The backbone is called with
-    ``training=False``, so its batch normalization keeps ImageNet's statistics even while its
-    weights are fine-tuned (Keras' transfer-learning guide: updating them on a small dataset
-    would wreck what the network learned). ``trainable_from``: None freezes the whole backbone
+    global average pooling -> dropout -> predictions``. Every batch normalization layer of the
+    backbone is frozen, and a frozen one always runs in inference mode, so it keeps ImageNet's
+    statistics even while the other weights are fine-tuned (Keras' transfer-learning guide:
+    updating them on a small dataset would wreck what the network learned). ``trainable_from``: None freezes the whole backbone
     (feature extraction); a layer name (`MOBILENET_TOP`) trains that layer and every one after it;
     ``"all"`` trains every layer. Compile after building (`cnnbook.train.fit` does): Keras reads
     ``trainable`` when a model is compiled.
@@ -137,7 +137,7 @@ def imagenet_classifier(num_classes, *, alpha=0.5, size=128, input_shape=(32, 32
             layer.trainable = False
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(inputs)
-    x = body(x, training=False)  # batch norm in inference mode, frozen or not
+    x = body(x, training=False)  # not enough alone: the frozen batch norm layers above keep inference mode
     x = keras.layers.GlobalAveragePooling2D(name="pool_global_avg")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
