@@ -84,19 +84,38 @@ def repeat(data, min_images):
 
 
 def new_head(net, num_classes, *, name=None):
-    """``net``'s body (its layers and weights, shared) with a new linear classifier of
-    ``num_classes``, initialized afresh, named ``predictions`` as every book model's classifier.
+    """``net``'s body (its layers and weights, shared) with a new classifier of ``num_classes``,
+    initialized afresh, in the form of the old one.
 
-    Auxiliary classifiers (GoogLeNet's) are left out: the result has the main output only.
+    Two forms are known: a dense layer named ``predictions`` (every book model but NiN), replaced
+    by another on the same input; and NiN's class maps (Lin et al., 2014, Section 3.2): a 1x1
+    convolution ``predictions_conv`` with one map per class, followed by weightless layers (its
+    ReLU, the global average) up to the output, rebuilt with a new convolution of
+    ``num_classes`` maps. Auxiliary classifiers (GoogLeNet's) are left out: the result has the
+    main output only.
     """
     import keras
 
     num_classes = check_int("num_classes", num_classes, minimum=2)
-    try:
+    names = [layer.name for layer in net.layers]
+    if "predictions" in names:
         old = net.get_layer("predictions")
-    except ValueError:
-        raise ParameterError("net", net.name, "the network has no layer named 'predictions' to replace") from None
-    outputs = keras.layers.Dense(num_classes, name="predictions")(old.input)
+        outputs = keras.layers.Dense(num_classes, name="predictions")(old.input)
+    elif "predictions_conv" in names:
+        old = net.get_layer("predictions_conv")
+        outputs = type(old).from_config({**old.get_config(), "filters": num_classes})(old.input)
+        previous = old
+        for layer in net.layers[names.index("predictions_conv") + 1:]:
+            if layer.input is not previous.output or layer.weights:
+                raise ParameterError("net", net.name, f"the layers after the class maps must be a chain without "
+                                     f"weights up to the output; {layer.name!r} is not")  # fmt: skip
+            outputs = type(layer).from_config(layer.get_config())(outputs)
+            previous = layer
+        if previous.output is not net.outputs[0]:
+            raise ParameterError("net", net.name, "the class maps do not lead to the network's main output")
+    else:
+        raise ParameterError("net", net.name, "the network has neither a dense classifier named 'predictions' "
+                             "nor class maps named 'predictions_conv' to replace")  # fmt: skip
     return keras.Model(net.input, outputs, name=name or net.name)
 
 

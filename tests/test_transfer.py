@@ -56,6 +56,30 @@ def test_new_head_keeps_the_body_and_replaces_the_classifier():
     assert moved.count_params() == net.count_params() - (6 - 4) * (16 + 1)
 
 
+@pytest.mark.parametrize("chapter", sorted(transfer.REDUCED))
+def test_new_head_fits_every_reduced_architecture(chapter):
+    # NiN has no dense classifier: its class maps (a 1x1 convolution, ReLU, global average) are
+    # rebuilt with four maps; the others' dense "predictions" is replaced.
+    model, options = transfer.REDUCED[chapter]
+    keras.utils.set_random_seed(0)
+    net = cnnbook.models.build(model, input_shape=(32, 32, 3), num_classes=6, **options)
+    moved = transfer.new_head(net, 4)
+    assert moved.output.shape == (None, 4)
+    features = next(layer for layer in reversed(net.layers) if layer.weights and not layer.name.startswith("predictions"))
+    assert moved.get_layer(features.name) is features  # the body, with its pretrained weights, is shared
+    head = net.get_layer("predictions" if "predictions" in [layer.name for layer in net.layers] else "predictions_conv")
+    assert moved.count_params() == net.count_params() - (6 - 4) * (head.input.shape[-1] + 1)
+    x = np.zeros((2, 32, 32, 3), "float32")
+    assert moved.predict(x, verbose=0).shape == (2, 4)
+
+
+def test_new_head_names_what_it_cannot_replace():
+    inputs = keras.Input((8, 8, 3))
+    net = keras.Model(inputs, keras.layers.Dense(3, name="logits")(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ParameterError, match="neither a dense classifier named 'predictions' nor class maps"):
+        transfer.new_head(net, 2)
+
+
 def test_the_linear_probe_separates_separable_features():
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(3, 20)) * 3
