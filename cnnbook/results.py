@@ -127,7 +127,15 @@ def load_all(directory=None, chapter=None):
     root = Path(directory or results_dir("full"))
     # Chapters' folders are named NN_name; results/benchmarks/ holds another kind of record.
     pattern = f"{chapter}/*.json" if chapter else "[0-9][0-9]_*/*.json"
-    return sorted((load(p) for p in root.glob(pattern)), key=lambda r: (r.chapter, r.name))
+    records = []
+    for path in root.glob(pattern):
+        with open(path) as f:
+            data = json.load(f)
+        # A chapter may keep other measurements beside its runs' records (chapter 11's ImageNet
+        # features and probes): every run record has a schema field, and they have none.
+        if isinstance(data, dict) and "schema" in data:
+            records.append(Record.from_dict(data))
+    return sorted(records, key=lambda r: (r.chapter, r.name))
 
 
 COLUMNS = {

@@ -116,7 +116,12 @@ def test_load_all_reads_the_chapters_folders_only(tmp_path):
     results.save(record, tmp_path)
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "cpu-training.json").write_text('{"images_per_second": 1000}')
+    # other measurements beside a chapter's records (chapter 11's features) have no schema: skipped
+    (tmp_path / record.chapter / "imagenet-features.json").write_text('{"chapter": "x", "probes": []}')
     assert results.load_all(tmp_path) == [record]
+    (tmp_path / record.chapter / "newer.json").write_text('{"schema": 9, "chapter": "x", "colour": 1}')
+    with pytest.raises(ValueError, match="unknown fields"):  # a record it cannot read is still an error
+        results.load_all(tmp_path)
 
 
 @pytest.mark.parametrize(
