@@ -223,3 +223,13 @@ def test_the_comparison_shows_every_committed_record():
         assert f"<th>{record.name}</th>" in shown, f"{record.chapter}/{record.name} is missing: execute 12_comparison again"
     rows = shown.split("<tbody>")[1].count("<tr")
     assert rows == len(records), "the table shows runs that are no longer in results/"
+
+
+def test_every_architecture_chapter_links_to_its_row_of_the_transfer_table():
+    from cnnbook.transfer import REDUCED
+
+    transfer = "\n".join(c.source for c in read(ROOT / "notebooks" / "11_transfer_learning.ipynb").cells)
+    assert "(transfer-every-architecture)=" in transfer  # the target of the links
+    for chapter in REDUCED:
+        text = "\n".join(c.source for c in read(ROOT / "notebooks" / f"{chapter}.ipynb").cells if c.cell_type == "markdown")
+        assert "<transfer-every-architecture>`" in text and f"`{chapter}`" in text, f"{chapter} does not link to its row"
