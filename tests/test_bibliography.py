@@ -51,3 +51,11 @@ def test_every_entry_links_to_its_doi_or_arxiv_page_or_a_url():
     entries = parse_file(ROOT / "book" / "references.bib").entries
     unlinked = [key for key, entry in entries.items() if not ({"doi", "url"} & {f.lower() for f in entry.fields})]
     assert not unlinked, f"entries without doi or url: {unlinked}"
+
+
+def test_one_bibliography_for_the_book():
+    """sphinxcontrib-bibtex warns 'duplicate citation' when a chapter lists its own references
+    beside book/bibliography.md, and the book build treats warnings as errors."""
+    pages = [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("book/**/*.md")]
+    holding = [p.relative_to(ROOT).as_posix() for p in pages if "{bibliography}" in p.read_text()]
+    assert holding == ["book/bibliography.md"]
