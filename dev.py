@@ -5,6 +5,9 @@
     python3 dev.py test      run every test: unit tests, then each notebook under nbval (smoke profile);
                              prepares .data/ from ../shared first when no CIFAR-10 is at hand
     python3 dev.py data      write .data/cifar-10-batches-py/ from ../shared/datasets/cifar10
+    python3 dev.py lab [--backend B] [jupyter lab options]
+                             open the chapters in JupyterLab, in .venv/, on Keras backend B
+                             (tensorflow, jax or torch; default $KERAS_BACKEND, else tensorflow)
     python3 dev.py sync      rewrite the notebooks' Colab setup cells from _config.yml
     python3 dev.py lock      rewrite constraints.txt from what .venv/ holds
     python3 dev.py new-chapter NN name [--model M] [--title T]
@@ -12,7 +15,8 @@
 
 Arguments after `test` go to pytest: `python3 dev.py test tests/test_data.py -x`.
 Environment: KERAS_BACKEND chooses the backend of the tests (default tensorflow); CNNBOOK_DATA
-points at CIFAR-10 (default .data/ when it holds the data).
+points at CIFAR-10 (default .data/ when it holds the data). `test` also installs Debian's Chromium
+for the browser test of the built site (tests/test_site.py) when it runs as root on Debian.
 """
 
 import hashlib
@@ -96,8 +100,27 @@ def cmd_book(args):
     print(f"the book is in {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def ensure_chromium():
+    """Debian's Chromium for tests/test_site.py (Playwright drives it; it cannot download a
+    browser of its own here). Installed as root where apt-get exists; elsewhere the test says how."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("no Chromium, and not root on Debian: the browser test of the site skips "
+              "(install the chromium package to run it)", flush=True)  # fmt: skip
+        return
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    if subprocess.run(install).returncode != 0:  # the package lists may be missing or stale
+        run("apt-get", "update")
+        run(*install)
+
+
 def cmd_test(args):
     ensure_venv("test")
+    ensure_chromium()
     env = dict(os.environ)
     env["CNNBOOK_PROFILE"] = "smoke"  # CI never trains a full recipe
     env.setdefault("KERAS_BACKEND", "tensorflow")
@@ -110,6 +133,32 @@ def cmd_test(args):
     targets = [] if names_a_path else ["tests", "notebooks"]
     nbval = ["--nbval", "--nbval-current-env", "--nbval-cell-timeout", "900"]
     run(PYTHON, "-m", "pytest", *targets, *args, *nbval, cwd=ROOT, env=env)
+
+
+def cmd_lab(args):
+    """JupyterLab on the chapters, from .venv/, with the backend chosen and the data found."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if args[:1] == ["--backend"] or (args and args[0].startswith("--backend=")):
+        backend = args[1] if args[0] == "--backend" and len(args) > 1 else args[0].partition("=")[2]
+        args = args[2:] if args[0] == "--backend" else args[1:]
+    if backend not in BACKENDS:
+        sys.exit(f"--backend {backend!r}: the book runs on {', '.join(BACKENDS)}")
+    ensure_venv("test")
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    env.pop("MPLBACKEND", None)
+    data = ensure_data()
+    if data:
+        env["CNNBOOK_DATA"] = data
+    print(f"JupyterLab on {ROOT / 'notebooks'}, Keras backend {backend}, CIFAR-10 from "
+          f"{data or 'a Keras download'}", flush=True)  # fmt: skip
+    # The server's root is the project, so the chapters' links to book/ and results/ open too.
+    command = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}",
+               "--LabApp.default_url=/lab/tree/notebooks", *args]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and cloud machines often run as root; Jupyter refuses without it
+    if os.name == "nt":
+        sys.exit(subprocess.run(command, env=env).returncode)
+    os.execve(command[0], command, env)  # the server is this process: Ctrl-C stops it
 
 
 def cmd_data(args):
@@ -167,7 +216,7 @@ def cmd_new_chapter(args):
     run(PYTHON, "-m", "cnnbook.chapters", "new", *args, cwd=ROOT)
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "data": cmd_data, "sync": cmd_sync, "lock": cmd_lock}
+COMMANDS = {"book": cmd_book, "test": cmd_test, "data": cmd_data, "lab": cmd_lab, "sync": cmd_sync, "lock": cmd_lock}
 COMMANDS["new-chapter"] = cmd_new_chapter
 
 if __name__ == "__main__":
