@@ -42,7 +42,7 @@ def test_latex_in_names_becomes_text(labels):
 
 def test_the_book_uses_the_style():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["sphinx"]["local_extensions"] == {"authoryear_bib": "book/_ext"}
+    assert config["sphinx"]["local_extensions"]["authoryear_bib"] == "book/_ext"
     assert config["sphinx"]["config"]["bibtex_default_style"] == "authoryear"
     assert ":style: authoryear" in (ROOT / "book" / "bibliography.md").read_text()
 
