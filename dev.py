@@ -19,6 +19,7 @@ points at CIFAR-10 (default .data/ when it holds the data). `test` also installs
 for the browser test of the built site (tests/test_site.py) when it runs as root on Debian.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -121,13 +122,8 @@ def ensure_chromium():
 def cmd_test(args):
     ensure_venv("test")
     ensure_chromium()
-    env = dict(os.environ)
+    env = notebook_env(os.environ.get("KERAS_BACKEND", "tensorflow"))
     env["CNNBOOK_PROFILE"] = "smoke"  # CI never trains a full recipe
-    env.setdefault("KERAS_BACKEND", "tensorflow")
-    env.pop("MPLBACKEND", None)  # MPLBACKEND=Agg would make the notebooks' figures vanish
-    data = ensure_data()
-    if data:
-        env["CNNBOOK_DATA"] = data
     # Without a path among the arguments (`test -k lenet`), test everything the suite holds.
     names_a_path = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args)
     targets = [] if names_a_path else ["tests", "notebooks"]
@@ -135,22 +131,27 @@ def cmd_test(args):
     run(PYTHON, "-m", "pytest", *targets, *args, *nbval, cwd=ROOT, env=env)
 
 
-def cmd_lab(args):
-    """JupyterLab on the chapters, from .venv/, with the backend chosen and the data found."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if args[:1] == ["--backend"] or (args and args[0].startswith("--backend=")):
-        backend = args[1] if args[0] == "--backend" and len(args) > 1 else args[0].partition("=")[2]
-        args = args[2:] if args[0] == "--backend" else args[1:]
-    if backend not in BACKENDS:
-        sys.exit(f"--backend {backend!r}: the book runs on {', '.join(BACKENDS)}")
-    ensure_venv("test")
+def notebook_env(backend):
+    """The environment notebooks run in: the Keras backend, CIFAR-10 found, no MPLBACKEND."""
     env = dict(os.environ, KERAS_BACKEND=backend)
-    env.pop("MPLBACKEND", None)
+    env.pop("MPLBACKEND", None)  # MPLBACKEND=Agg would make the notebooks' figures vanish
     data = ensure_data()
     if data:
         env["CNNBOOK_DATA"] = data
-    print(f"JupyterLab on {ROOT / 'notebooks'}, Keras backend {backend}, CIFAR-10 from "
-          f"{data or 'a Keras download'}", flush=True)  # fmt: skip
+    return env
+
+
+def cmd_lab(args):
+    """JupyterLab on the chapters, from .venv/, with the backend chosen and the data found."""
+    parser = argparse.ArgumentParser(prog="dev.py lab")
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    options, args = parser.parse_known_args(args)  # the rest goes to `jupyter lab`
+    if options.backend not in BACKENDS:
+        sys.exit(f"--backend {options.backend!r}: the book runs on {', '.join(BACKENDS)}")
+    ensure_venv("test")
+    env = notebook_env(options.backend)
+    print(f"JupyterLab on {ROOT / 'notebooks'}, Keras backend {options.backend}, CIFAR-10 from "
+          f"{env.get('CNNBOOK_DATA', 'a Keras download')}", flush=True)  # fmt: skip
     # The server's root is the project, so the chapters' links to book/ and results/ open too.
     command = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}",
                "--LabApp.default_url=/lab/tree/notebooks", *args]  # fmt: skip
