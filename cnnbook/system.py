@@ -182,7 +182,8 @@ def project_root(start=None):
 def git_commit():
     """``(commit, dirty)`` of the project's git checkout, or ``(None, None)`` outside one.
 
-    ``dirty`` is True when tracked files other than notebooks and results differ from the commit.
+    ``dirty`` is True when tracked files other than notebooks and results differ from the commit,
+    or when the package holds files that are not committed (a new module a run may have used).
     """
     root = project_root() or Path(__file__).resolve().parent.parent
     try:
@@ -198,6 +199,10 @@ def git_commit():
             timeout=10,
             check=True,
         ).stdout
+        status += subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", "cnnbook"],
+            cwd=root, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None, None
     return commit, bool(status.strip())

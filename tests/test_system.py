@@ -73,3 +73,19 @@ def test_describe_names_the_machine_and_the_code():
     assert info["backend"] in ("tensorflow", "jax", "torch")
     assert info["device"] == "CPU" and "cores" in info["hardware"]
     assert info["git_commit"] is None or len(info["git_commit"]) == 40
+
+
+def test_an_uncommitted_module_of_the_package_makes_the_tree_dirty():
+    from cnnbook import system
+
+    root = system.project_root()
+    if root is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    commit, dirty = system.git_commit()
+    module = root / "cnnbook" / "_uncommitted_probe.py"
+    module.write_text("# a module a run could import before it is committed\n")
+    try:
+        assert system.git_commit() == (commit, True)
+    finally:
+        module.unlink()
+    assert system.git_commit() == (commit, dirty)
