@@ -28,6 +28,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -446,3 +447,138 @@ def train(recipe, x_train, y_train, x_eval, y_eval, *, seed=0, log=print, eval_e
         accuracy=accuracy, accuracy_plain=plain, seconds=round(seconds, 2), train_seconds=round(train_seconds, 2),
         steps=step, history=history, model=model,
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+CHAPTER = "13_speedrun"
+
+
+def _as_json(value):
+    """``value`` as it reads back from a JSON record (tuples become lists)."""
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def record(out, recipe, *, name, profile, env, sizes, evaluated_on, chapter=CHAPTER, notes=""):
+    """The run ``out`` of `train` as a `cnnbook.results.Record`.
+
+    ``evaluated_on`` is ``"val"`` (a tuning run: its accuracy is the validation accuracy) or
+    ``"test"`` (a final run, evaluated once). ``train_seconds`` is everything the run did, as the
+    speedrun counts it (data preparation, whitening statistics, training, test-time augmentation);
+    ``extra`` splits it and keeps the one-view accuracy.
+    """
+    import datetime
+
+    from cnnbook import counting
+    from cnnbook.results import Record
+
+    check_choice("evaluated_on", evaluated_on, ("val", "test"))
+    size = counting.totals(out["model"])
+    history = {key: out["history"][key] for key in ("epoch", "loss", "accuracy", "seconds")}
+    if out["history"].get("eval_accuracy"):
+        history[f"{evaluated_on}_accuracy"] = out["history"]["eval_accuracy"]
+    return Record(
+        chapter=chapter, name=name, model="speedrun", profile=profile, seed=env["seed"],
+        params=size["params"], trainable_params=size["trainable_params"], flops=size["flops"], macs=size["macs"],
+        epochs=math.ceil(recipe.epochs), epochs_planned=math.ceil(recipe.epochs), batch_size=recipe.batch_size,
+        recipe=_as_json(recipe.to_dict()), data=dict(sizes),
+        train_seconds=out["seconds"], compile_seconds=None, train_seconds_excluding_compile=out["seconds"],
+        val_accuracy=out["accuracy"] if evaluated_on == "val" else None,
+        test_accuracy=out["accuracy"] if evaluated_on == "test" else None,
+        diverged=False, history=history,
+        hardware=env["hardware"], device=env["device"], backend=env["backend"], backend_version=env["backend_version"],
+        keras_version=env["keras_version"], python=env["python"], precision=env["precision"],
+        precision_reason=env.get("precision_reason", ""), git_commit=env["git_commit"], git_dirty=env["git_dirty"],
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), notes=notes,
+        extra={"evaluated_on": evaluated_on, "accuracy_one_view": out["accuracy_plain"],
+               "training_seconds": out["train_seconds"], "steps": out["steps"]},
+    )  # fmt: skip
+
+
+def run(name, recipe, train_split, eval_split, *, evaluated_on, env, profile, retrain=False, log=print,
+        directory=None, notes=""):  # fmt: skip
+    """Train ``recipe`` on ``train_split`` (images, labels), measure it on ``eval_split``, save the
+    record and return it; or, unless ``retrain``, return the saved record of the same run (same
+    recipe, seed, data sizes and profile) without training.
+
+    ``evaluated_on`` names ``eval_split``: ``"val"`` for tuning runs (accuracy per epoch measured
+    off the clock), ``"test"`` for final runs (the test set is evaluated once, after training).
+    """
+    from cnnbook import results
+
+    check_bool("retrain", retrain)
+    sizes = {"train": int(len(train_split[1])), evaluated_on: int(len(eval_split[1]))}
+    path = Path(directory or results.results_dir(profile)) / CHAPTER / f"{name}.json"
+    if path.exists() and not retrain:
+        saved = results.load(path)
+        same = (saved.recipe == _as_json(recipe.to_dict()) and saved.seed == env["seed"] and saved.data == sizes
+                and saved.profile == profile)  # fmt: skip
+        if same:
+            log(f"{name}: the saved run of this recipe is reused ({path.name}); retrain=True trains it again")
+            return saved
+    out = train(recipe, *train_split, *eval_split, seed=env["seed"], log=log, eval_every_epoch=evaluated_on == "val")
+    saved = record(out, recipe, name=name, profile=profile, env=env, sizes=sizes, evaluated_on=evaluated_on,
+                   notes=notes)  # fmt: skip
+    results.save(saved, path.parent.parent)
+    return saved
+
+
+# The ingredients the chapter removes one at a time (validation accuracy, same budget).
+ABLATIONS = {
+    "baseline": {},
+    "no-whitening": {"whiten": False},
+    "no-dirac": {"dirac": False},
+    "no-label-smoothing": {"label_smoothing": 0.0},
+}
+
+
+def chapter_runs(split, *, epochs, ablation_epochs, seeds, env, profile, widths=None, retrain=False, log=print,
+                 only=("ablations", "final")):  # fmt: skip
+    """The chapter's runs, each reused when its record exists: the `ABLATIONS` at
+    ``ablation_epochs`` on the training split, judged on validation (seed ``seeds[0]``), and one final
+    run per seed at ``epochs`` on training and validation images together (all 50,000), evaluated
+    once on test. Returns ``{"ablations": {key: Record}, "final": {seed: Record}}``."""
+    base = SpeedRecipe(epochs=epochs) if widths is None else SpeedRecipe(epochs=epochs, widths=tuple(widths))
+    out = {"ablations": {}, "final": {}}
+    if "ablations" in only:
+        for key, change in ABLATIONS.items():
+            recipe = base.replace(epochs=ablation_epochs, **change)
+            log(f"-- ablation {key}")
+            out["ablations"][key] = run(f"ablation-{key}", recipe, (split.x_train, split.y_train), (split.x_val, split.y_val),
+                                        evaluated_on="val", env={**env, "seed": seeds[0]}, profile=profile,
+                                        retrain=retrain, log=log)  # fmt: skip
+    if "final" in only:
+        everything = (np.concatenate([split.x_train, split.x_val]), np.concatenate([split.y_train, split.y_val]))
+        for seed in seeds:
+            log(f"-- final run, seed {seed}")
+            out["final"][seed] = run(f"final-seed{seed}", base, everything, (split.x_test, split.y_test),
+                                     evaluated_on="test", env={**env, "seed": seed}, profile=profile,
+                                     retrain=retrain, log=log)  # fmt: skip
+    return out
+
+
+def main(argv=None):
+    """The chapter's full-profile runs from the command line (records in results/13_speedrun/)."""
+    import argparse
+
+    from cnnbook import data, system
+
+    parser = argparse.ArgumentParser(prog="python -m cnnbook.speedrun", description=main.__doc__)
+    parser.add_argument("--epochs", type=float, default=13.0, help="epochs of the final runs")
+    parser.add_argument("--ablation-epochs", type=float, default=10.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", choices=("ablations", "final"), nargs="+", default=("final", "ablations"))
+    parser.add_argument("--retrain", action="store_true")
+    args = parser.parse_args(argv)
+    env = system.setup(args.seeds[0])
+    split = data.cifar10()
+    for part in args.only:  # in the order given
+        chapter_runs(split, epochs=args.epochs, ablation_epochs=args.ablation_epochs, seeds=args.seeds, env=env,
+                     profile="full", retrain=args.retrain, log=lambda line: print(line, flush=True), only=(part,))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

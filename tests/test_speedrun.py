@@ -148,3 +148,33 @@ def test_a_tiny_speedrun_learns(small_real_dataset):
     assert out["steps"] == 4 * (len(data.y_train) // 128)
     assert len(out["history"]["loss"]) == 4 and out["history"]["loss"][-1] < out["history"]["loss"][0]
     assert out["seconds"] >= out["train_seconds"] > 0
+
+
+def test_a_run_is_recorded_and_reused_until_its_recipe_changes(small_real_dataset, tmp_path, monkeypatch):
+    from cnnbook import results, system
+
+    data = small_real_dataset
+    env = {**system.describe(), "seed": 3, "precision": "float32"}
+    recipe = speedrun.SpeedRecipe(epochs=1, batch_size=128, widths=(8, 16, 16))
+    train_split, val_split = (data.x_train, data.y_train), (data.x_val, data.y_val)
+    kwargs = dict(evaluated_on="val", env=env, profile="full", directory=tmp_path, log=lambda line: None)
+    first = speedrun.run("tiny", recipe, train_split, val_split, **kwargs)
+    saved = results.load(tmp_path / "13_speedrun" / "tiny.json")
+    assert saved == first and saved.seed == 3 and saved.test_accuracy is None
+    assert saved.val_accuracy == pytest.approx(first.extra["accuracy_one_view"], abs=0.2)
+    assert saved.data == {"train": len(data.y_train), "val": len(data.y_val)}
+    assert saved.history["val_accuracy"] and saved.recipe["widths"] == [8, 16, 16]
+    assert saved.train_seconds >= saved.extra["training_seconds"] > 0
+    # whitening bias; per block two 3x3 convolutions and their BN biases; the classifier
+    convs = 9 * (24 * 8 + 8 * 8 + 8 * 16 + 16 * 16 + 16 * 16 + 16 * 16)
+    assert saved.trainable_params == 24 + convs + 2 * (8 + 16 + 16) + 16 * 10
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a saved run was trained again")
+
+    monkeypatch.setattr(speedrun, "train", no_training)
+    assert speedrun.run("tiny", recipe, train_split, val_split, **kwargs) == first
+    with pytest.raises(AssertionError, match="trained again"):  # another recipe, or retrain, trains
+        speedrun.run("tiny", recipe.replace(label_smoothing=0.0), train_split, val_split, **kwargs)
+    with pytest.raises(AssertionError, match="trained again"):
+        speedrun.run("tiny", recipe, train_split, val_split, retrain=True, **kwargs)
