@@ -535,28 +535,28 @@ ABLATIONS = {
 }
 
 
-def chapter_runs(split, *, epochs, ablation_epochs, seeds, env, profile, widths=None, retrain=False, log=print,
-                 only=("ablations", "final")):  # fmt: skip
-    """The chapter's runs, each reused when its record exists: the `ABLATIONS` at
+def chapter_runs(split, recipe, *, ablation_epochs, seeds, env, profile, retrain=False, log=print,
+                 only=("ablations", "final"), directory=None):  # fmt: skip
+    """The chapter's runs, each reused when its record exists: the `ABLATIONS` of ``recipe`` at
     ``ablation_epochs`` on the training split, judged on validation (seed ``seeds[0]``), and one final
-    run per seed at ``epochs`` on training and validation images together (all 50,000), evaluated
-    once on test. Returns ``{"ablations": {key: Record}, "final": {seed: Record}}``."""
-    base = SpeedRecipe(epochs=epochs) if widths is None else SpeedRecipe(epochs=epochs, widths=tuple(widths))
+    run of ``recipe`` per seed on the training and validation images together (all 50,000),
+    evaluated once on test. Records go under ``directory`` (default: the profile's results folder).
+    Returns ``{"ablations": {key: Record}, "final": {seed: Record}}``."""
     out = {"ablations": {}, "final": {}}
     if "ablations" in only:
         for key, change in ABLATIONS.items():
-            recipe = base.replace(epochs=ablation_epochs, **change)
+            changed = recipe.replace(epochs=ablation_epochs, **change)
             log(f"-- ablation {key}")
-            out["ablations"][key] = run(f"ablation-{key}", recipe, (split.x_train, split.y_train), (split.x_val, split.y_val),
+            out["ablations"][key] = run(f"ablation-{key}", changed, (split.x_train, split.y_train), (split.x_val, split.y_val),
                                         evaluated_on="val", env={**env, "seed": seeds[0]}, profile=profile,
-                                        retrain=retrain, log=log)  # fmt: skip
+                                        retrain=retrain, log=log, directory=directory)  # fmt: skip
     if "final" in only:
         everything = (np.concatenate([split.x_train, split.x_val]), np.concatenate([split.y_train, split.y_val]))
         for seed in seeds:
             log(f"-- final run, seed {seed}")
-            out["final"][seed] = run(f"final-seed{seed}", base, everything, (split.x_test, split.y_test),
+            out["final"][seed] = run(f"final-seed{seed}", recipe, everything, (split.x_test, split.y_test),
                                      evaluated_on="test", env={**env, "seed": seed}, profile=profile,
-                                     retrain=retrain, log=log)  # fmt: skip
+                                     retrain=retrain, log=log, directory=directory)  # fmt: skip
     return out
 
 
@@ -576,8 +576,9 @@ def main(argv=None):
     env = system.setup(args.seeds[0])
     split = data.cifar10()
     for part in args.only:  # in the order given
-        chapter_runs(split, epochs=args.epochs, ablation_epochs=args.ablation_epochs, seeds=args.seeds, env=env,
-                     profile="full", retrain=args.retrain, log=lambda line: print(line, flush=True), only=(part,))  # fmt: skip
+        chapter_runs(split, SpeedRecipe(epochs=args.epochs), ablation_epochs=args.ablation_epochs, seeds=args.seeds,
+                     env=env, profile="full", retrain=args.retrain, log=lambda line: print(line, flush=True),
+                     only=(part,))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -178,3 +178,37 @@ def test_a_run_is_recorded_and_reused_until_its_recipe_changes(small_real_datase
         speedrun.run("tiny", recipe.replace(label_smoothing=0.0), train_split, val_split, **kwargs)
     with pytest.raises(AssertionError, match="trained again"):
         speedrun.run("tiny", recipe, train_split, val_split, retrain=True, **kwargs)
+
+
+def test_the_chapter_removes_one_ingredient_per_ablation_and_trains_the_finals_on_all_images(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from cnnbook import system
+
+    seen = []
+
+    def fake_train(recipe, x_train, y_train, x_eval, y_eval, *, seed, log, eval_every_epoch):
+        seen.append((recipe, len(x_train), len(x_eval), seed, eval_every_epoch))
+        model = speedrun.network(recipe, mean=(0.5,) * 3, std=(0.25,) * 3)
+        history = {"epoch": [1], "loss": [2.0], "accuracy": [0.3], "seconds": [1.0], "eval_accuracy": [0.4] if eval_every_epoch else []}
+        return dict(accuracy=0.5, accuracy_plain=0.4, seconds=2.0, train_seconds=1.5, steps=1, history=history, model=model)
+
+    monkeypatch.setattr(speedrun, "train", fake_train)
+    rng = np.random.default_rng(0)
+    images = lambda n: rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)  # noqa: E731
+    split = SimpleNamespace(x_train=images(40), y_train=np.arange(40) % 10, x_val=images(20), y_val=np.arange(20) % 10,
+                            x_test=images(30), y_test=np.arange(30) % 10)  # fmt: skip
+    env = {**system.describe(), "seed": 0, "precision": "float32"}
+    recipe = speedrun.SpeedRecipe(epochs=3, widths=(8, 16, 16))
+    out = speedrun.chapter_runs(split, recipe, ablation_epochs=2, seeds=(5, 6), env=env, profile="full",
+                                log=lambda line: None, directory=tmp_path)  # fmt: skip
+    ablations, finals = seen[: len(speedrun.ABLATIONS)], seen[len(speedrun.ABLATIONS) :]
+    baseline = recipe.replace(epochs=2)
+    for (key, change), (used, n_train, n_eval, seed, per_epoch) in zip(speedrun.ABLATIONS.items(), ablations):
+        assert used == baseline.replace(**change) and (n_train, n_eval, seed, per_epoch) == (40, 20, 5, True), key
+        assert out["ablations"][key].val_accuracy == 0.5 and out["ablations"][key].test_accuracy is None
+    assert [(r, n, m, s, e) for r, n, m, s, e in finals] == [(recipe, 60, 30, 5, False), (recipe, 60, 30, 6, False)]
+    assert out["final"][6].test_accuracy == 0.5 and out["final"][6].seed == 6 and out["final"][6].val_accuracy is None
+    assert sorted(p.name for p in (tmp_path / "13_speedrun").iterdir()) == sorted(
+        [f"ablation-{key}.json" for key in speedrun.ABLATIONS] + ["final-seed5.json", "final-seed6.json"]
+    )
