@@ -30,7 +30,8 @@ def book(tmp_path):
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     toc = (ROOT / "_toc.yml").read_text().splitlines(keepends=True)
     kept = [line for line in toc if "file: notebooks/" not in line or any(f"notebooks/{k}" in line for k in KEPT)]
-    text = re.sub(r"^  - caption: .*\n    chapters:\n(?=  - |\Z)", "", "".join(kept), flags=re.M)  # parts left empty
+    # parts left empty, numbered or not
+    text = re.sub(r"^  - caption: .*\n(?:    numbered: .*\n)?    chapters:\n(?=  - |\Z)", "", "".join(kept), flags=re.M)
     (tmp_path / "_toc.yml").write_text(text)
     (tmp_path / "notebooks").mkdir()
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
