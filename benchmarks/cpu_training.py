@@ -28,7 +28,6 @@ with the reference at its best precision. Written to
 
 import argparse
 import platform
-import re
 import statistics
 import sys
 import time
@@ -200,7 +199,7 @@ def main():
             low, high = row["images_per_second_range"]
             print(f"  {name:30s} {row['images_per_second']:>8,.0f} images/s  (range {low:,.0f}-{high:,.0f}; "
                   f"first epoch {row['first_epoch_seconds']:.1f} s)")  # fmt: skip
-    cpu = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", env["hardware"].split(" (")[0].lower())).strip("-") or platform.machine()
+    cpu = cnnbook.system.cpu_slug(env["hardware"]) or platform.machine()
     suffix = "" if env["backend"] == "tensorflow" else f"-{env['backend']}"
     root = cnnbook.system.project_root() or Path(".")
     out = args.out or f"{root}/results/benchmarks/cpu-training-{cpu}{suffix}.json"

@@ -23,7 +23,6 @@ Written to ``results/benchmarks/precision-accuracy-<cpu>.json``.
 
 import argparse
 import dataclasses
-import re
 
 import keras
 
@@ -76,7 +75,7 @@ def main():
         "runs": rows,
         **{k: env[k] for k in ("device", "hardware", "backend", "backend_version", "keras_version", "git_commit", "date")},
     }
-    cpu = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", env["hardware"].split(" (")[0].lower())).strip("-")
+    cpu = cnnbook.system.cpu_slug(env["hardware"])
     root = cnnbook.system.project_root() or "."
     out = f"{root}/results/benchmarks/precision-accuracy-{cpu}.json"
     write_json_atomic(out, report)

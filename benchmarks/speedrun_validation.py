@@ -11,7 +11,6 @@ machine. Run it alone: two cores leave no room for a second job.
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -33,8 +32,7 @@ def main():
     out = speedrun.train(recipe, split.x_train, split.y_train, split.x_val, split.y_val, seed=args.seed,
                          eval_every_epoch=True, log=lambda line: print(line, flush=True))  # fmt: skip
     out.pop("model")
-    # The machine's name as the other benchmarks write it: "Intel(R) Xeon(R) Processor (2 cores)" -> intel-xeon-processor
-    cpu = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", env["hardware"].split(" (")[0].lower())).strip("-")
+    cpu = system.cpu_slug(env["hardware"])
     path = ROOT / "results" / "benchmarks" / f"speedrun-validation-{cpu}-{args.epochs:g}-seed{args.seed}.json"
     record = {**out, "recipe": recipe.to_dict(), "env": env, "split": split.sizes()}
     path.write_text(json.dumps(record, indent=1) + "\n")

@@ -8,6 +8,7 @@ all for result records.
 import datetime
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
@@ -81,6 +82,12 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 # than in float32 on TensorFlow and on PyTorch; benchmarks/precision_accuracy.py: the same
 # accuracy). XLA on the CPU (JAX) does not use oneDNN's kernels.
 BF16_CPU_BACKENDS = ("tensorflow", "torch")
+
+
+def cpu_slug(hardware):
+    """The machine's name as benchmark records are named by it:
+    ``"Intel(R) Xeon(R) Processor (2 cores)"`` -> ``"intel-xeon-processor"``."""
+    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", hardware.split(" (")[0].lower())).strip("-")
 
 
 def cpu_flags():

@@ -89,3 +89,10 @@ def test_an_uncommitted_module_of_the_package_makes_the_tree_dirty():
     finally:
         module.unlink()
     assert system.git_commit() == (commit, dirty)
+
+
+def test_cpu_slug_names_benchmark_records_by_the_processor():
+    from cnnbook import system
+
+    assert system.cpu_slug("Intel(R) Xeon(R) Processor (2 cores)") == "intel-xeon-processor"
+    assert system.cpu_slug("AMD EPYC 7B13 (2 cores)") == "amd-epyc-7b13"
