@@ -12,8 +12,10 @@ pinned cnnbook in Colab, is generated from it:
 The tests fail when a notebook's setup cell is out of step.
 """
 
+import base64
 import numbers
 import re
+import struct
 import sys
 from pathlib import Path
 
@@ -21,6 +23,11 @@ import cnnbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "colab-setup"
+# The site's text column is 784 px wide at a 1400 px desktop window; a figure wider than this
+# would be shrunk into it, and its labels with it. Such a figure's cell gets the theme's
+# full-width tag (136% of the column, into the margin, from 992 px windows up): `sync` sets it.
+WIDE_FIGURE_PX = 800
+WIDE_TAG = "full-width"
 
 
 GLUE_PREFIX = "application/papermill.record/"
@@ -85,10 +92,45 @@ def alt_text(caption):
     return first.rstrip(".") + "."
 
 
+def figure_width(cell):
+    """The widest PNG figure among a code cell's outputs, in CSS pixels (the output's ``width``
+    metadata where IPython gave one, as for 2x "retina" images, else the image's own pixels);
+    None for a cell without one."""
+    widths = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}).get("image/png")
+        if not data:
+            continue
+        shown = output.get("metadata", {}).get("image/png", {}).get("width")
+        if shown is None:
+            head = base64.b64decode("".join(data.split())[:44])  # the signature and the IHDR chunk
+            shown = struct.unpack(">I", head[16:20])[0]
+        widths.append(int(shown))
+    return max(widths) if widths else None
+
+
+def tag_wide_figures(notebook):
+    """Tag every cell whose figure is wider than `WIDE_FIGURE_PX` `WIDE_TAG`, and untag cells whose
+    figures now fit; return whether anything changed."""
+    changed = False
+    for cell in notebook.cells:
+        width = figure_width(cell)
+        if width is None:
+            continue
+        tags = cell.metadata.setdefault("tags", [])
+        if width > WIDE_FIGURE_PX and WIDE_TAG not in tags:
+            tags.append(WIDE_TAG)
+            changed = True
+        elif width <= WIDE_FIGURE_PX and WIDE_TAG in tags:
+            tags.remove(WIDE_TAG)
+            changed = True
+    return changed
+
+
 def sync(root=ROOT):
-    """Rewrite the setup cell of every notebook from ``_config.yml`` and give every figure without
-    alternative text the first sentence of its caption (`alt_text`); return the notebooks that
-    changed."""
+    """Rewrite the setup cell of every notebook from ``_config.yml``, give every figure without
+    alternative text the first sentence of its caption (`alt_text`) and every figure too wide for
+    the text column the page's width (`tag_wide_figures`); return the notebooks that changed."""
     import nbformat
 
     source = colab_setup_source(repository_url(root), repository_ref(root))
@@ -105,6 +147,7 @@ def sync(root=ROOT):
             if options.get("figure") and not options.get("image", {}).get("alt"):
                 options.setdefault("image", {})["alt"] = alt_text(options["figure"]["caption"])
                 dirty = True
+        dirty = tag_wide_figures(notebook) or dirty
         if dirty:
             nbformat.write(notebook, path)
             changed.append(path)

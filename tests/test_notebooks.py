@@ -135,6 +135,50 @@ def test_figures_have_alternative_text():
                 assert len(alt) > 20 and "/" not in alt and "{" not in alt, f"{path.name}: {cell.source[:60]!r}"
 
 
+def test_figures_wider_than_the_text_column_span_the_page():
+    """Shrunk into the 784 px column, a 1,190 px figure's labels shrink to two thirds; the theme's
+    full-width tag gives it the margin too (run `python3 dev.py sync`)."""
+    for path in NOTEBOOKS:
+        for index, cell in enumerate(read(path).cells):
+            width = booktools.figure_width(cell)
+            if width and width > booktools.WIDE_FIGURE_PX:
+                assert booktools.WIDE_TAG in cell.metadata.get("tags", []), f"{path.name} cell {index}: {width} px"
+
+
+def _png(width_inches, dpi=100):
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(width_inches, 2), dpi=dpi)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode() + "\n"  # as notebooks store it, line end and all
+
+
+def test_sync_tags_wide_figures_and_untags_those_that_fit():
+    notebook = nbformat.v4.new_notebook()
+    wide, narrow, retina, text = (nbformat.v4.new_code_cell("fig") for _ in range(4))
+    wide.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(12)})]
+    narrow.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(6)})]
+    narrow.metadata["tags"] = ["hide-input", booktools.WIDE_TAG]  # drawn wide once, narrower now
+    # 2x pixels shown at half size: 1,200 pixels are 600 CSS pixels and fit.
+    retina.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(6, dpi=200)},
+                                             metadata={"image/png": {"width": 600, "height": 200}})]  # fmt: skip
+    text.outputs = [nbformat.v4.new_output("stream", name="stdout", text="no figure")]
+    notebook.cells = [wide, narrow, retina, text]
+    assert [booktools.figure_width(c) for c in notebook.cells] == [1200, 600, 600, None]
+    assert booktools.tag_wide_figures(notebook)
+    assert wide.metadata["tags"] == [booktools.WIDE_TAG] and narrow.metadata["tags"] == ["hide-input"]
+    assert "tags" not in text.metadata and booktools.WIDE_TAG not in retina.metadata.get("tags", [])
+    assert not booktools.tag_wide_figures(notebook)  # nothing left to change
+
+
 @pytest.mark.parametrize(
     "caption, alt",
     [("Inception module 3a, drawn from the model's table. The 1x1 convolutions (orange) shrink it.",

@@ -159,6 +159,18 @@ def test_figures_are_numbered_and_have_alt_text(desktop, path):
             assert len(alt) > 10 and not re.search(r"[/\\]|\.(png|svg|jpe?g)$", alt), f"{path}: alt text {alt!r}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_figures_are_not_shrunk_past_legibility_on_a_desktop(desktop, path):
+    """A figure drawn wider than the page is scaled down, labels and all: at a desktop width none
+    is shown at less than 65% of its size (wide ones take the margin: `booktools.WIDE_TAG`; the widest,
+    chapter 3's row of 1,590 px, is at 66%)."""
+    images = desktop.open(path).evaluate("""() => [...document.querySelectorAll('article .cell_output img')].map(
+        i => [i.currentSrc.split('/').pop(), +(i.getAttribute('width') || i.naturalWidth), i.getBoundingClientRect().width])""")
+    assert images, f"{path} shows no figure"
+    for name, natural, shown in images:
+        assert shown >= natural * 0.65 - 1, f"{path}: {name} is {natural} px wide, shown at {shown:.0f}"
+
+
 def test_a_chapter_has_numbered_figures(desktop):
     numbers = desktop.open("notebooks/02_lenet.html").evaluate(
         "() => [...document.querySelectorAll('article figure .caption-number')].map(e => e.textContent.trim())")
