@@ -165,7 +165,8 @@ def test_figures_are_not_shrunk_past_legibility_on_a_desktop(desktop, path):
     is shown at less than 65% of its size (wide ones take the margin: `booktools.WIDE_TAG`; the widest,
     chapter 3's row of 1,590 px, is at 66%)."""
     images = desktop.open(path).evaluate("""() => [...document.querySelectorAll('article .cell_output img')].map(
-        i => [i.currentSrc.split('/').pop(), +(i.getAttribute('width') || i.naturalWidth), i.getBoundingClientRect().width])""")
+        i => [i.currentSrc.split('/').pop(), parseFloat(i.style.width) || +(i.getAttribute('width') || i.naturalWidth),
+              i.getBoundingClientRect().width])""")  # a 2x figure's size is its output's width, set inline
     assert images, f"{path} shows no figure"
     for name, natural, shown in images:
         assert shown >= natural * 0.65 - 1, f"{path}: {name} is {natural} px wide, shown at {shown:.0f}"

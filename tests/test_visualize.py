@@ -136,3 +136,34 @@ def test_reliability_draws_one_panel_per_classifier_with_its_ece():
     fig = plots.reliability({"a": c, "b": c})
     assert len(fig.axes) == 2
     assert "ECE 30.0%" in fig.axes[0].get_title()
+
+
+def test_notebook_figures_are_drawn_at_twice_their_pixels_and_shown_at_their_size():
+    """`plots.sharp_figures` (which `system.setup` calls) makes IPython send 2x PNGs with their
+    display size, which the site's image tag keeps (MyST-NB reads the output's width)."""
+    import base64
+    import struct
+
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from cnnbook import plots
+
+    assert not plots.sharp_figures()  # no IPython running: nothing changes
+    shell = InteractiveShell.instance()
+    try:
+        assert plots.sharp_figures()
+        fig, axes = plt.subplots(figsize=(4, 2), dpi=100)
+        axes.plot([0, 1], [1, 0])
+        data, metadata = shell.display_formatter.format(fig)
+        plt.close(fig)
+        png = data["image/png"]
+        png = png if isinstance(png, bytes) else base64.b64decode(png)
+        pixels = struct.unpack(">I", png[16:20])[0]
+        shown = metadata["image/png"]["width"]
+        assert 300 < shown <= 400 and pixels == 2 * shown, (pixels, shown)  # 4 inches at 100 dpi, trimmed
+    finally:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+        InteractiveShell.clear_instance()
