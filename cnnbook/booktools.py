@@ -117,9 +117,9 @@ def tag_wide_figures(notebook):
         width = figure_width(cell)
         if width is None:
             continue
-        tags = cell.metadata.setdefault("tags", [])
+        tags = cell.metadata.get("tags", [])
         if width > WIDE_FIGURE_PX and WIDE_TAG not in tags:
-            tags.append(WIDE_TAG)
+            cell.metadata["tags"] = [*tags, WIDE_TAG]
             changed = True
         elif width <= WIDE_FIGURE_PX and WIDE_TAG in tags:
             tags.remove(WIDE_TAG)
