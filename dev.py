@@ -204,7 +204,9 @@ def cmd_sync(args):
 
 
 def cmd_lock(args):
-    frozen = subprocess.run([PYTHON, "-m", "pip", "freeze", "--exclude-editable"], check=True,
+    # `pip list --format=freeze` writes name==version even for a package installed from a local file,
+    # where `pip freeze` writes "name @ file:///..." that no other machine can install.
+    frozen = subprocess.run([PYTHON, "-m", "pip", "list", "--format=freeze", "--exclude-editable"], check=True,
                             capture_output=True, text=True).stdout  # fmt: skip
     lines = [line.split("+")[0] if line.startswith("torch==") else line for line in frozen.splitlines()]
     header = "# Versions the tests and the book are known to pass with (python3 dev.py lock).\n"

@@ -115,3 +115,27 @@ def test_the_tests_install_chromium_only_as_root_on_debian(dev, monkeypatch, roo
     monkeypatch.setattr(dev.subprocess, "run", lambda command, **kw: installs.append(command) or subprocess.CompletedProcess(command, 0))
     dev.ensure_chromium()
     assert installs == expected
+
+
+def test_the_constraints_name_versions_that_any_machine_can_install():
+    """A `name @ file:///tmp/...` line (what `pip freeze` writes for a wheel installed from a file) breaks
+    every install on a machine without that file, a fresh CI machine included."""
+    lines = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines and all(line.count("==") == 1 and " @ " not in line for line in lines), \
+        [line for line in lines if "==" not in line or " @ " in line]  # fmt: skip
+
+
+def test_lock_writes_a_version_for_a_package_installed_from_a_local_file(dev, monkeypatch, tmp_path):
+    listed = "Keras==3.15.1\nplaywright==1.65.3\ntorch==2.13.0+cpu\n"
+    asked = []
+
+    def pip(command, **kw):
+        asked.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout=listed)
+
+    monkeypatch.setattr(dev.subprocess, "run", pip)
+    monkeypatch.setattr(dev, "CONSTRAINTS", tmp_path / "constraints.txt")
+    dev.cmd_lock([])
+    assert asked[0][asked[0].index("pip") + 1:] == ["list", "--format=freeze", "--exclude-editable"]  # not `pip freeze`
+    written = (tmp_path / "constraints.txt").read_text().splitlines()[1:]
+    assert written == ["Keras==3.15.1", "playwright==1.65.3", "torch==2.13.0"]
