@@ -12,7 +12,8 @@ normalization), ``layers`` (custom Keras layers, augmentation among them), ``blo
 building blocks), ``models`` (the model registry), ``train`` (the training recipe), ``results``
 (result records), ``counting`` (parameters and FLOPs per layer), ``plots`` and ``system``
 (hardware, backend, seeds and precision), ``pretrained`` (ImageNet backbones, offline when a
-weights file is at hand) and ``sweep`` (``python -m cnnbook sweep``).
+weights file is at hand), ``sweep`` (``python -m cnnbook sweep``) and ``studies`` (the notebooks
+that chapters sweep).
 """
 
 import importlib
@@ -31,6 +32,7 @@ _SUBMODULES = (
     "plots",
     "pretrained",
     "results",
+    "studies",
     "sweep",
     "system",
     "train",

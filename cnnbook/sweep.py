@@ -75,11 +75,12 @@ def check_grid(notebook, grid):
             raise ParameterError(name, values, f"give at least one value for {name}")
 
 
-def run_point(notebook, parameters, folder, *, kernel=None, env=None):
-    """Execute the notebook for one point in ``folder``; return its status dict."""
+def run_point(notebook, parameters, folder, *, kernel=None, env=None, cwd=None):
+    """Execute the notebook for one point in ``folder``; return its status dict. The notebook runs
+    in ``cwd`` (default: its own folder), which decides where its runs are kept."""
     folder.mkdir(parents=True, exist_ok=True)
     executed = folder / Path(notebook).name
-    command = [sys.executable, "-m", "papermill", str(notebook), str(executed), "--cwd", str(Path(notebook).parent)]
+    command = [sys.executable, "-m", "papermill", str(notebook), str(executed), "--cwd", str(cwd or Path(notebook).parent)]
     command += ["--no-progress-bar", "--log-output"]
     if kernel:
         command += ["--kernel", kernel]
@@ -115,8 +116,9 @@ def _error_of(executed, log):
     return lines[-1] if lines else "unknown error (no output)"
 
 
-def sweep(notebook, grid, *, out=None, jobs=1, kernel=None, env=None, echo=print):
-    """Run ``notebook`` over ``grid`` (``{name: [values]}``); see the module docstring.
+def sweep(notebook, grid, *, out=None, jobs=1, kernel=None, env=None, cwd=None, echo=print):
+    """Run ``notebook`` over ``grid`` (``{name: [values]}``); see the module docstring. ``cwd``: the
+    folder the points run in (default: the notebook's own).
 
     Returns the path of ``summary.csv``.
     """
@@ -137,7 +139,7 @@ def sweep(notebook, grid, *, out=None, jobs=1, kernel=None, env=None, echo=print
             with lock:
                 echo(f"[{next(counter)}/{len(points)}] {name}: done before, skipped")
             return
-        status = run_point(notebook, parameters, folder, kernel=kernel, env=env)
+        status = run_point(notebook, parameters, folder, kernel=kernel, env=env, cwd=cwd)
         with lock:
             said = f"done in {status['seconds']:.0f} s" if status["status"] == "done" else f"FAILED: {status['error']}"
             echo(f"[{next(counter)}/{len(points)}] {name}: {said}")
@@ -175,6 +177,30 @@ def summary(out, names):
         if not records:
             rows.append({**base, "error": status["error"]})
     return pd.DataFrame(rows)
+
+
+def records(out, grid):
+    """The result records (`cnnbook.results.Record`) of the points of ``grid`` in the sweep folder
+    ``out``, point by point; a point of the grid that is not done raises `RuntimeError` with its
+    error and log, so that a figure is never drawn from part of a grid."""
+    from cnnbook import results
+
+    found = []
+    for name in (point_name(p) for p in expand(grid)):
+        folder = Path(out) / name
+        status = _read_status(folder)
+        if not status or status["status"] != "done":
+            said = f"failed with {status['error']}" if status else "has not run"
+            raise RuntimeError(f"sweep point {name} {said}; its log: {folder / 'log.txt'}. Run the sweep again "
+                               f"to retry it (finished points are not run again).")  # fmt: skip
+        found += results.load_all(folder / "results")
+    return found
+
+
+def command_line(notebook, grid):
+    """The ``python -m cnnbook sweep`` command that runs ``notebook`` over ``grid``, as text."""
+    parameters = "".join(f" -p {name} {' '.join(str(v) for v in values)}" for name, values in grid.items())
+    return f"python -m cnnbook sweep {notebook}{parameters}"
 
 
 def _read_status(folder):

@@ -83,6 +83,27 @@ def repeat(data, min_images):
                                y_train=np.concatenate([data.y_train] * copies))  # fmt: skip
 
 
+def overfit_name(images, *, batch_size=None, augment=None, dropout=None, weight_decay=None):
+    """The record name of a run of chapter 11's overfitting study (``notebooks/studies/overfitting.ipynb``):
+    ``overfit-2500`` for the plain run, with one suffix per remedy added (``overfit-2500-batch32``,
+    ``-augment``, ``-dropout``, ``-decay5e-4``); None and False add nothing.
+
+    >>> overfit_name(2500, batch_size=32), overfit_name(2500, weight_decay=5e-4, augment=True)
+    ('overfit-2500-batch32', 'overfit-2500-augment-decay5e-4')
+    """
+    parts = [f"overfit-{check_int('images', images, minimum=1)}"]
+    if batch_size is not None:
+        parts.append(f"batch{check_int('batch_size', batch_size, minimum=1)}")
+    if augment:
+        parts.append("augment")
+    if dropout:
+        parts.append("dropout" if dropout == 0.5 else f"dropout{dropout:g}")
+    if weight_decay:
+        mantissa, exponent = f"{weight_decay:e}".split("e")  # 5e-4, not 0.0005
+        parts.append(f"decay{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}")
+    return "-".join(parts)
+
+
 def new_head(net, num_classes, *, name=None):
     """``net``'s body (its layers and weights, shared) with a new classifier of ``num_classes``,
     initialized afresh, in the form of the old one.

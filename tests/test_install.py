@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def test_the_package_installs_from_a_wheel_into_a_fresh_environment(tmp_path):
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = wheels.glob("cnnbook-*.whl")
     assert wheel.name.startswith(f"cnnbook-{cnnbook.__version__}-")
+    with zipfile.ZipFile(wheel) as archive:  # the studies a chapter sweeps ship with the package (Colab)
+        assert "cnnbook/studies/overfitting.ipynb" in archive.namelist()
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)

@@ -85,3 +85,58 @@ def test_a_tiny_real_sweep_of_a_chapter(tmp_path, monkeypatch):
         assert record["epochs"] == 1 and record["profile"] == "smoke"
     seeds = {json.loads((out / p / "results" / "02_lenet" / "lenet5.json").read_text())["seed"] for p in table.point}
     assert seeds == {0, 1}
+
+
+def _point(out, name, *, status="done", record=None, error=None):
+    """A point folder as `sweep.run_point` leaves it, with ``record`` (a dict) as its one record."""
+    folder = out / name
+    (folder / "results" / "11_transfer_learning").mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"parameters": {}, "status": status, "seconds": 1.0,
+                                                    "notebook": "overfitting.ipynb", "error": error}))  # fmt: skip
+    if record is not None:
+        (folder / "results" / "11_transfer_learning" / f"{record['name']}.json").write_text(json.dumps(record))
+
+
+def test_records_come_from_the_grids_points_only_and_a_point_not_done_says_where_its_log_is(tmp_path):
+    template = json.loads(next((ROOT / "results" / "11_transfer_learning").glob("overfit-*.json")).read_text())
+    out = tmp_path / "sweep"
+    for images in (500, 2500, 10000):  # 10000: a point of another grid, in the same folder
+        _point(out, f"images-{images}_profile-full", record={**template, "name": f"overfit-{images}"})
+    found = sweep.records(out, {"images": [2500, 500], "profile": ["full"]})
+    assert [r.name for r in found] == ["overfit-2500", "overfit-500"]  # the grid's order, nothing else
+
+    _point(out, "images-45000_profile-full", status="failed", error="DataNotFoundError: no CIFAR-10")
+    with pytest.raises(RuntimeError) as error:
+        sweep.records(out, {"images": [500, 45000], "profile": ["full"]})
+    said = str(error.value)
+    assert "images-45000_profile-full failed with DataNotFoundError: no CIFAR-10" in said
+    assert str(out / "images-45000_profile-full" / "log.txt") in said and "Run the sweep again" in said
+    with pytest.raises(RuntimeError, match="images-1_profile-full has not run"):
+        sweep.records(out, {"images": [1], "profile": ["full"]})
+
+
+def test_the_command_line_of_a_grid_runs_that_grid(monkeypatch):
+    grid = {"images": [2500], "batch_size": [32, 512], "weight_decay": [0.0005], "augment": [True], "profile": ["full"]}
+    line = sweep.command_line("cnnbook/studies/overfitting.ipynb", grid)
+    assert line.startswith("python -m cnnbook sweep cnnbook/studies/overfitting.ipynb -p images 2500 -p batch_size 32 512")
+    asked = {}
+    monkeypatch.setattr(sweep, "sweep", lambda notebook, grid, **kw: asked.update(notebook=notebook, grid=grid))
+    sweep.main(line.split()[4:])  # what follows "python -m cnnbook sweep"
+    assert asked == {"notebook": "cnnbook/studies/overfitting.ipynb", "grid": grid}
+
+
+@pytest.mark.slow
+def test_points_run_in_the_folder_given(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"),
+    ])  # fmt: skip
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "studies").mkdir()
+    nbformat.write(notebook, tmp_path / "studies" / "where.ipynb")
+    (tmp_path / "chapter").mkdir()
+    for cwd, expected in ((None, tmp_path / "studies"), (tmp_path / "chapter", tmp_path / "chapter")):
+        out = tmp_path / f"sweep-{expected.name}"
+        sweep.sweep(tmp_path / "studies" / "where.ipynb", {"x": [1]}, out=out, cwd=cwd, echo=lambda line: None)
+        executed = nbformat.read(out / "x-1" / "where.ipynb", as_version=4)
+        assert Path(executed.cells[-1].outputs[0].text.strip()).resolve() == expected.resolve()

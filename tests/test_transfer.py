@@ -136,3 +136,29 @@ def test_fine_tuned_mobilenet_keeps_batch_norm_in_inference_mode_when_training()
     top = net.get_layer("mobilenetv2_0.35_32").get_layer(transfer.MOBILENET_TOP)
     assert top.trainable and any(w.trainable for w in net.trainable_weights)
     assert not net.get_layer("mobilenetv2_0.35_32").get_layer("Conv1").trainable
+
+
+def test_overfitting_runs_are_named_by_what_they_add_to_the_plain_run():
+    assert transfer.overfit_name(2500) == "overfit-2500"
+    assert transfer.overfit_name(2500, batch_size=32) == "overfit-2500-batch32"
+    assert transfer.overfit_name(2500, augment=True, dropout=0.5) == "overfit-2500-augment-dropout"
+    assert transfer.overfit_name(2500, weight_decay=5e-4) == "overfit-2500-decay5e-4"
+    assert transfer.overfit_name(2500, weight_decay=1.5e-2, dropout=0.3) == "overfit-2500-dropout0.3-decay1.5e-2"
+    assert transfer.overfit_name(2500, augment=False, dropout=0.0, weight_decay=0.0) == "overfit-2500"
+    with pytest.raises(ParameterError, match="images"):
+        transfer.overfit_name(0)
+
+
+def test_the_overfitting_study_takes_every_remedy_its_run_names_tell_apart():
+    import inspect
+
+    import papermill
+
+    from cnnbook import studies
+
+    parameters = papermill.inspect_notebook(str(studies.path("overfitting")))
+    named = [p for p in inspect.signature(transfer.overfit_name).parameters]
+    assert set(named) <= set(parameters), set(named) - set(parameters)
+    assert {"profile", "seed", "retrain", "width", "budget", "epoch_images"} <= set(parameters)
+    with pytest.raises(FileNotFoundError, match="the studies are: overfitting"):
+        studies.path("overfiting")
