@@ -106,17 +106,6 @@ def test_stored_outputs_are_a_clean_complete_run(path):
             assert output.get("name") != "stderr", f"code cell {index} stores stderr: {output.text[:200]}"
 
 
-SCREEN_LINES = 40  # a training log of a few runs; a page of numbers is a table's job
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_no_cell_prints_more_than_a_screen(path):
-    for index, cell in enumerate(code_cells(read(path))):
-        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
-        assert printed.count("\n") <= SCREEN_LINES, (
-            f"code cell {index} prints {printed.count(chr(10))} lines; show a table or a figure, or print less")
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_outputs_come_from_the_full_profile(path):
     for cell in code_cells(read(path)):

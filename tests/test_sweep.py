@@ -140,3 +140,18 @@ def test_points_run_in_the_folder_given(tmp_path):
         sweep.sweep(tmp_path / "studies" / "where.ipynb", {"x": [1]}, out=out, cwd=cwd, echo=lambda line: None)
         executed = nbformat.read(out / "x-1" / "where.ipynb", as_version=4)
         assert Path(executed.cells[-1].outputs[0].text.strip()).resolve() == expected.resolve()
+
+
+@pytest.mark.slow
+def test_the_overfitting_study_swept_writes_one_named_record_per_point(tmp_path):
+    from cnnbook import studies
+
+    out = tmp_path / "overfitting"
+    grid = {"images": [100], "batch_size": [32], "profile": ["smoke"]}
+    sweep.sweep(studies.path("overfitting"), grid, out=out, cwd=tmp_path, echo=lambda line: None)
+    (record,) = sweep.records(out, grid)
+    assert record.name == "overfit-100-batch32" and record.chapter == "11_transfer_learning"
+    assert record.profile == "smoke" and record.batch_size == 32 and record.extra["images"] == 100
+    assert record.recipe["augment"] is False and record.recipe["weight_decay"] == 0.0  # nothing against overfitting
+    assert 0.0 <= record.extra["train_accuracy"] <= 1.0 and record.history["val_accuracy"]
+    assert list((tmp_path / "runs").glob("11_transfer_learning-overfit-100-batch32-smoke-seed0-*"))  # ran in cwd
