@@ -95,10 +95,12 @@ def _activation_ops(layer, out):
     return _elements(out)
 
 
-def _walk(model, prefix=""):
+def walk(model, prefix=""):
+    """Every layer of ``model`` that is not itself a model, nested models expanded in order, as
+    ``(prefix, layer)`` pairs (``prefix``: the names of the models around it, ``"inner/"``)."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _walk(layer, prefix=f"{prefix}{layer.name}/")
+            yield from walk(layer, prefix=f"{prefix}{layer.name}/")
         else:
             yield prefix, layer
 
@@ -112,7 +114,7 @@ def layer_table(model, *, include_input=False):
     import pandas as pd
 
     rows = []
-    for prefix, layer in _walk(model):
+    for prefix, layer in walk(model):
         kind = type(layer).__name__
         if kind == "InputLayer" and not include_input:
             continue
@@ -139,7 +141,7 @@ def totals(model):
     ``uncounted`` layers (types this module does not know), as a dict."""
     macs = flops = 0
     uncounted = []
-    for prefix, layer in _walk(model):
+    for prefix, layer in walk(model):
         layer_macs, layer_flops = count_layer(layer)
         if layer_macs is None:
             uncounted.append(prefix + layer.name)

@@ -26,17 +26,10 @@ import sys
 
 import keras
 
+from cnnbook import counting
 from cnnbook.errors import CnnbookError, check_choice, check_int
 
 PRECISIONS = ("float32", "mixed_bfloat16")
-
-
-def _layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer
 
 
 def _sources(layer):
@@ -57,7 +50,7 @@ def stored_activations(model):
     """
     recomputed = set()
     total = shared = 0
-    for layer in _layers(model):
+    for _, layer in counting.walk(model):
         kind = type(layer).__name__
         if kind == "InputLayer":
             continue

@@ -27,17 +27,23 @@ def test_the_grid_is_every_combination_in_order():
     assert sweep.point_name({"model": "a/b c"}) == "model-a+b+c"
 
 
+def write_notebook(path, parameters, *sources):
+    """A notebook at ``path``: a ``parameters`` cell, then a code cell per source."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        *(nbformat.v4.new_code_cell(source) for source in sources),
+    ])  # fmt: skip
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
 @pytest.fixture
 def toy_notebook(tmp_path):
     """A notebook with parameters x and fail, which raises when asked to."""
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 1\nfail = False", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("if fail:\n    raise ValueError(f'asked to fail with x={x}')\nprint(x * 2)"),
-    ])  # fmt: skip
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "toy.ipynb"
-    nbformat.write(notebook, path)
-    return path
+    return write_notebook(tmp_path / "toy.ipynb", "x = 1\nfail = False",
+                          "if fail:\n    raise ValueError(f'asked to fail with x={x}')\nprint(x * 2)")
 
 
 def test_an_unknown_parameter_is_refused_before_anything_runs(toy_notebook, tmp_path):
@@ -127,13 +133,7 @@ def test_the_command_line_of_a_grid_runs_that_grid(monkeypatch):
 
 @pytest.mark.slow
 def test_points_run_in_the_folder_given(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"),
-    ])  # fmt: skip
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    (tmp_path / "studies").mkdir()
-    nbformat.write(notebook, tmp_path / "studies" / "where.ipynb")
+    write_notebook(tmp_path / "studies" / "where.ipynb", "x = 1", "import os\nprint(os.getcwd())")
     (tmp_path / "chapter").mkdir()
     for cwd, expected in ((None, tmp_path / "studies"), (tmp_path / "chapter", tmp_path / "chapter")):
         out = tmp_path / f"sweep-{expected.name}"
