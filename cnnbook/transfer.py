@@ -84,7 +84,7 @@ def repeat(data, min_images):
 
 
 def overfit_name(images, *, batch_size=None, augment=None, dropout=None, weight_decay=None):
-    """The record name of a run of chapter 11's overfitting study (``notebooks/studies/overfitting.ipynb``):
+    """The record name of a run of chapter 11's overfitting study (``cnnbook/studies/overfitting.ipynb``):
     ``overfit-2500`` for the plain run, with one suffix per remedy added (``overfit-2500-batch32``,
     ``-augment``, ``-dropout``, ``-decay5e-4``); None and False add nothing.
 
