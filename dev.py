@@ -127,7 +127,8 @@ def cmd_test(args):
     # Without a path among the arguments (`test -k lenet`), test everything the suite holds.
     names_a_path = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args)
     targets = [] if names_a_path else ["tests", "notebooks"]
-    nbval = ["--nbval", "--nbval-current-env", "--nbval-cell-timeout", "900"]
+    nbval = ["--nbval", "--nbval-current-env", "--nbval-cell-timeout", "900",
+             "--nbval-sanitize-with", str(ROOT / "tests" / "nbval-sanitize.cfg")]  # fmt: skip
     run(PYTHON, "-m", "pytest", *targets, *args, *nbval, cwd=ROOT, env=env)
 
 

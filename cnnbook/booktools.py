@@ -33,6 +33,41 @@ WIDE_TAG = "full-width"
 GLUE_PREFIX = "application/papermill.record/"
 
 
+def table_html(frame, **options):
+    """``frame.to_html(**options)`` with thousands separators in its integer columns (462,422,016
+    rather than 462422016); the values stay numbers, so the table still sorts and computes."""
+    import pandas as pd
+
+    readable = {column: "{:,}".format for column, dtype in frame.dtypes.items() if pd.api.types.is_integer_dtype(dtype)}
+    return frame.to_html(formatters=readable, **options)
+
+
+def readable_tables():
+    """Show the running notebook's pandas tables through `table_html`, with the options of pandas'
+    own notebook view (``display.max_rows`` and the rest). Returns whether it applied (outside
+    IPython nothing changes). `cnnbook.system.setup` calls it, as it calls
+    `cnnbook.plots.sharp_figures`."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import pandas as pd
+
+    def html(frame):
+        if not pd.get_option("display.notebook_repr_html") or pd.get_option("display.large_repr") == "info":
+            return frame._repr_html_()  # pandas' own view where it would not draw this table
+        return table_html(frame, notebook=True, max_rows=pd.get_option("display.max_rows"),
+                          max_cols=pd.get_option("display.max_columns"),
+                          show_dimensions=pd.get_option("display.show_dimensions"),
+                          float_format=pd.get_option("display.float_format"))  # fmt: skip
+
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, html)
+    return True
+
+
 def glue(name, value):
     """Store ``value`` under ``name`` for the chapter's text, as MyST-NB's ``glue`` does (without
     importing MyST-NB, which Colab does not have). In the text: ``{glue:text}`name``` or, for a
@@ -42,7 +77,7 @@ def glue(name, value):
     from IPython.display import display
 
     if hasattr(value, "to_html"):  # a pandas DataFrame
-        bundle = {"text/html": value.to_html(), "text/plain": value.to_string()}
+        bundle = {"text/html": table_html(value), "text/plain": value.to_string()}
     else:
         text = repr(float(value)) if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
         bundle = {"text/plain": text}

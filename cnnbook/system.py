@@ -141,7 +141,8 @@ def setup(seed=0, precision="auto"):
     """Seed every random generator, set the global precision policy, and describe the machine.
 
     Call it before building models: the precision policy applies to layers created afterwards.
-    In a notebook it also shows figures at twice their pixels (`cnnbook.plots.sharp_figures`).
+    In a notebook it also shows figures at twice their pixels (`cnnbook.plots.sharp_figures`) and
+    big integers in tables with thousands separators (`cnnbook.booktools.readable_tables`).
     Returns `describe`'s dict, with the seed, the precision chosen and why
     (``precision_reason``; see `choose_precision`).
     """
@@ -152,9 +153,10 @@ def setup(seed=0, precision="auto"):
     chosen, reason = precision_and_reason(precision, device)
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(chosen)
-    from cnnbook import plots
+    from cnnbook import booktools, plots
 
     plots.sharp_figures()
+    booktools.readable_tables()
     return {**describe(device), "seed": seed, "precision": chosen, "precision_reason": reason}
 
 

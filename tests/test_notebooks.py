@@ -277,3 +277,53 @@ def test_every_architecture_chapter_links_to_its_row_of_the_transfer_table():
     for chapter in REDUCED:
         text = "\n".join(c.source for c in read(ROOT / "notebooks" / f"{chapter}.ipynb").cells if c.cell_type == "markdown")
         assert "<transfer-every-architecture>`" in text and f"`{chapter}`" in text, f"{chapter} does not link to its row"
+
+
+def test_tables_group_the_digits_of_their_integer_columns_and_leave_the_rest_as_pandas_draws_it():
+    import pandas as pd
+
+    frame = pd.DataFrame({"layer": ["conv1", "fc6"], "params": [34944, 37752832], "share": [0.5, 0.25]})
+    html = booktools.table_html(frame, notebook=True)
+    assert "<td>37,752,832</td>" in html and "<td>34,944</td>" in html
+    small = pd.DataFrame({"name": ["a", "b"], "count": [3, 999], "ratio": [0.125, 2.0]})
+    assert booktools.table_html(small, notebook=True) == small._repr_html_()  # only digits change
+
+
+def test_a_notebook_shows_tables_with_thousands_separators_after_setup(monkeypatch):
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+    assert not booktools.readable_tables()  # no IPython running: nothing changes
+    shell = InteractiveShell.instance()
+    try:
+        assert booktools.readable_tables()
+        data, _ = shell.display_formatter.format(pd.DataFrame({"macs": [462422016]}))
+        assert "462,422,016" in data["text/html"] and "462422016" in data["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()
+
+
+# Chapters whose stored full run predates thousands separators in tables (issue 15, item 8): each
+# picks them up at its next full execution, and then leaves this list (the test below says when).
+# nbval compares them through tests/nbval-sanitize.cfg, which reads 462,422,016 as 462422016.
+WITHOUT_SEPARATORS = {"03_alexnet", "04_vgg", "05_nin", "06_googlenet", "07_batchnorm", "08_inception",
+                      "09_resnet", "10_densenet", "11_transfer_learning"}  # fmt: skip
+BARE_BIG_INTEGER = re.compile(r"<td>-?\d{5,}</td>")
+
+
+def _bare_integers_in_tables(path):
+    found = []
+    for index, cell in enumerate(code_cells(read(path))):
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html", "")
+            found += [(index, m) for m in BARE_BIG_INTEGER.findall("".join(html) if isinstance(html, list) else html)]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_big_integers_in_tables_have_thousands_separators(path):
+    found = _bare_integers_in_tables(path)
+    if path.stem in WITHOUT_SEPARATORS:
+        assert found, f"{path.stem} shows separators now: remove it from WITHOUT_SEPARATORS"
+    else:
+        assert not found, f"{path.stem} shows integers without separators: {found[:5]}"
