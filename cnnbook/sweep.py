@@ -7,7 +7,9 @@ gets a folder under ``--out`` (default ``runs/sweeps/<notebook>/``): the execute
 log, its result records (``CNNBOOK_RESULTS`` points there, so points never overwrite each
 other's records) and ``status.json``. A point that fails is reported with its error and the
 others go on; running the same command again skips the points that are done and retries the
-others. At the end ``summary.csv`` holds one row per point and result record.
+others. A point done with other code in the notebook, or under another ``CNNBOOK_PROFILE`` or
+``KERAS_BACKEND``, is not done for this command: it runs again (``status.json`` keeps the
+point's `point_key`). At the end ``summary.csv`` holds one row per point and result record.
 
 Parameter names are checked against the notebook's ``parameters`` cell before anything runs;
 values are read as papermill's ``-p`` reads them (``True``, ``False``, ``None``, numbers, else
@@ -75,6 +77,24 @@ def check_grid(notebook, grid):
             raise ParameterError(name, values, f"give at least one value for {name}")
 
 
+# The environment variables that change what a chapter computes, so part of a point's key.
+KEY_ENVIRONMENT = ("CNNBOOK_PROFILE", "KERAS_BACKEND")
+
+
+def point_key(notebook, parameters, env=None):
+    """What a point's result depends on, as a short hash: the notebook's code cells (not its
+    text or outputs), the point's parameters, and `KEY_ENVIRONMENT` as the point will see it."""
+    import hashlib
+
+    import nbformat
+
+    code = [cell.source for cell in nbformat.read(str(notebook), as_version=4).cells if cell.cell_type == "code"]
+    environment = {**os.environ, **(env or {})}
+    seen = {name: environment.get(name) for name in KEY_ENVIRONMENT}
+    text = json.dumps({"code": code, "parameters": parameters, "environment": seen}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def run_point(notebook, parameters, folder, *, kernel=None, env=None, cwd=None):
     """Execute the notebook for one point in ``folder``; return its status dict. The notebook runs
     in ``cwd`` (default: its own folder), which decides where its runs are kept."""
@@ -92,6 +112,7 @@ def run_point(notebook, parameters, folder, *, kernel=None, env=None, cwd=None):
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     status = {
         "parameters": parameters,
+        "key": point_key(notebook, parameters, env),
         "status": "done" if done.returncode == 0 else "failed",
         "seconds": round(time.perf_counter() - start, 1),
         "notebook": executed.name,
@@ -136,9 +157,13 @@ def sweep(notebook, grid, *, out=None, jobs=1, kernel=None, env=None, cwd=None, 
         folder = out / name
         previous = _read_status(folder)
         if previous and previous["status"] == "done":
+            if previous.get("key") == point_key(notebook, parameters, env):
+                with lock:
+                    echo(f"[{next(counter)}/{len(points)}] {name}: done before, skipped")
+                return
             with lock:
-                echo(f"[{next(counter)}/{len(points)}] {name}: done before, skipped")
-            return
+                echo(f"{name}: done before with other notebook code, profile or backend ({', '.join(KEY_ENVIRONMENT)}): "
+                     f"running it again")  # fmt: skip
         status = run_point(notebook, parameters, folder, kernel=kernel, env=env, cwd=cwd)
         with lock:
             said = f"done in {status['seconds']:.0f} s" if status["status"] == "done" else f"FAILED: {status['error']}"

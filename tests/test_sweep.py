@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -75,6 +76,42 @@ def test_a_failing_point_does_not_stop_the_others_and_a_rerun_skips_what_is_done
     sweep.sweep(toy_notebook, {"x": [1, 2], "fail": [False, True]}, out=out, echo=said.append)
     assert sum("done before, skipped" in line for line in said) == 2  # the failed two ran again
     assert sum("FAILED" in line for line in said) == 2
+
+
+def test_a_point_done_with_other_code_or_another_profile_runs_again(toy_notebook, tmp_path, monkeypatch):
+    """A finished point stands for its notebook's code, parameters, profile and backend only: the
+    same command after any of them changed must not hand back the old results."""
+    monkeypatch.setenv("CNNBOOK_PROFILE", "smoke")
+    key = sweep.point_key(toy_notebook, {"x": 1})
+    assert sweep.point_key(toy_notebook, {"x": 1}) == key
+    assert sweep.point_key(toy_notebook, {"x": 2}) != key
+    assert sweep.point_key(toy_notebook, {"x": 1}, env={"CNNBOOK_PROFILE": "full"}) != key
+    monkeypatch.setenv("KERAS_BACKEND", "jax" if os.environ.get("KERAS_BACKEND") != "jax" else "torch")
+    assert sweep.point_key(toy_notebook, {"x": 1}) != key
+    monkeypatch.undo()
+    monkeypatch.setenv("CNNBOOK_PROFILE", "smoke")
+
+    out, said = tmp_path / "sweep", []
+    sweep.sweep(toy_notebook, {"x": [3]}, out=out, echo=said.append)
+    sweep.sweep(toy_notebook, {"x": [3]}, out=out, echo=said.append)
+    assert sum("done before, skipped" in line for line in said) == 1
+    said.clear()
+    monkeypatch.setenv("CNNBOOK_PROFILE", "full")  # the same command under another profile
+    sweep.sweep(toy_notebook, {"x": [3]}, out=out, echo=said.append)
+    assert any("done before with other notebook code, profile or backend" in line for line in said)
+    said.clear()
+    notebook = nbformat.read(toy_notebook, as_version=4)
+    notebook.cells[-1].source = notebook.cells[-1].source.replace("x * 2", "x * 3")
+    nbformat.write(notebook, toy_notebook)
+    sweep.sweep(toy_notebook, {"x": [3]}, out=out, echo=said.append)
+    assert not any("skipped" in line for line in said)
+    executed = nbformat.read(out / "x-3" / "toy.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0].text == "9\n"  # the new code's result, not the old one's
+    notebook.cells.append(nbformat.v4.new_markdown_cell("Text changes nothing."))
+    nbformat.write(notebook, toy_notebook)
+    said.clear()
+    sweep.sweep(toy_notebook, {"x": [3]}, out=out, echo=said.append)
+    assert sum("done before, skipped" in line for line in said) == 1
 
 
 @pytest.mark.slow
