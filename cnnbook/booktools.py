@@ -162,10 +162,29 @@ def tag_wide_figures(notebook):
     return changed
 
 
+def size_figures(notebook):
+    """Give each figure's image its size in CSS pixels (`figure_width`) as MyST-NB's image width,
+    for figures drawn at 1x as for 2x ones; return whether anything changed. Sphinx links an image
+    of a given width to its file (``html_scaled_image_link``): on a phone, where a wide figure is
+    shrunk to the screen, a tap opens it at full size."""
+    changed = False
+    for cell in notebook.cells:
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if len(images) != 1:  # one width would size several images alike: leave such cells alone
+            continue
+        image = cell.metadata.setdefault("mystnb", {}).setdefault("image", {})
+        width = f"{figure_width(cell)}px"
+        if image.get("width") != width:
+            image["width"] = width
+            changed = True
+    return changed
+
+
 def sync(root=ROOT):
     """Rewrite the setup cell of every notebook from ``_config.yml``, give every figure without
-    alternative text the first sentence of its caption (`alt_text`) and every figure too wide for
-    the text column the page's width (`tag_wide_figures`); return the notebooks that changed."""
+    alternative text the first sentence of its caption (`alt_text`), its size (`size_figures`) and,
+    when it is too wide for the text column, the page's width (`tag_wide_figures`); return the
+    notebooks that changed."""
     import nbformat
 
     source = colab_setup_source(repository_url(root), repository_ref(root))
@@ -182,6 +201,7 @@ def sync(root=ROOT):
             if options.get("figure") and not options.get("image", {}).get("alt"):
                 options.setdefault("image", {})["alt"] = alt_text(options["figure"]["caption"])
                 dirty = True
+        dirty = size_figures(notebook) or dirty
         dirty = tag_wide_figures(notebook) or dirty
         if dirty:
             nbformat.write(notebook, path)

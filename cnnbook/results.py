@@ -194,15 +194,19 @@ def profile_time(chapter, directory=None):
     return frame
 
 
-def machine(record):
-    """Where a run ran, in a few words: ``"AMD EPYC, 2 cores; tensorflow, mixed_bfloat16"``."""
-    hardware = record.hardware
+def hardware_name(hardware):
+    """A record's hardware in a few words: ``"Intel(R) Xeon(R) Processor (2 cores)"`` ->
+    ``"Intel Xeon, 2 cores"``."""
     for noise in ("(R)", "(TM)", " Processor", " CPU"):
         hardware = hardware.replace(noise, "")
     hardware = re.sub(r"\s*@.*?(?=\(|$)", " ", hardware)  # the clock of "CPU @ 2.10GHz"
-    hardware = re.sub(r"\s*\((\d+) cores?\)", lambda m: f", {m[1]} core{'' if m[1] == '1' else 's'}",
-                      " ".join(hardware.split()))  # fmt: skip
-    return f"{hardware}; {record.backend}, {record.precision}"
+    return re.sub(r"\s*\((\d+) cores?\)", lambda m: f", {m[1]} core{'' if m[1] == '1' else 's'}",
+                  " ".join(hardware.split()))  # fmt: skip
+
+
+def machine(record):
+    """Where a run ran, in a few words: ``"AMD EPYC, 2 cores; tensorflow, mixed_bfloat16"``."""
+    return f"{hardware_name(record.hardware)}; {record.backend}, {record.precision}"
 
 
 def overview(records):
@@ -220,6 +224,38 @@ def overview(records):
              "machine": machine(r)} for r in records]  # fmt: skip
     index = pd.MultiIndex.from_tuples([(r.chapter, r.name) for r in records], names=["chapter", "run"])
     return pd.DataFrame(rows, index=index, columns=list(rows[0]) if rows else None)
+
+
+def cpu_speeds(directory=None):
+    """The training speed of the book's path on each CPU measured so far: one row per record of
+    ``benchmarks/cpu_training.py`` in ``<directory>/benchmarks/`` (default: the full-profile
+    results), with the CPU, its native bfloat16 instructions (none: the book trains in float32
+    there), the backend and precision of the book's path, and training images per second of the registered ResNet-20
+    and of the wide speedrun network, the Keras path's and the hand-written PyTorch reference's."""
+    import pandas as pd
+
+    root = Path(directory or results_dir("full")) / "benchmarks"
+    rows = {}
+    for path in sorted(root.glob("cpu-training-*.json"), key=lambda p: p.stem):
+        bench = json.loads(path.read_text())
+        networks = bench["networks"]
+
+        def speed(network, key):
+            value = networks.get(network, {}).get(key)
+            return f"{value:,.0f}" if value is not None else ""
+
+        rows[path.stem.removeprefix("cpu-training-")] = {
+            "CPU": hardware_name(bench["hardware"]),
+            "native bfloat16": ", ".join(bench.get("cpu_bf16_flags") or []) or "none",
+            "book's path": f"{bench['backend']}, {bench['precision']}",
+            "ResNet-20 img/s": speed("resnet20", "keras_images_per_second"),
+            "(PyTorch reference)": speed("resnet20", "reference_images_per_second"),
+            "wide net img/s": speed("speednet", "keras_images_per_second"),
+            "(reference)": speed("speednet", "reference_images_per_second"),
+        }  # fmt: skip
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "benchmark"
+    return frame
 
 
 def chapter_times(records):

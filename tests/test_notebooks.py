@@ -179,6 +179,30 @@ def test_sync_tags_wide_figures_and_untags_those_that_fit():
     assert not booktools.tag_wide_figures(notebook)  # nothing left to change
 
 
+def test_sync_gives_each_figure_its_size_so_that_the_site_links_it_to_its_file():
+    notebook = nbformat.v4.new_notebook()
+    plain, retina, two, text = (nbformat.v4.new_code_cell("fig") for _ in range(4))
+    plain.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(12)})]
+    retina.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(6, dpi=200)},
+                                             metadata={"image/png": {"width": 600, "height": 200}})]  # fmt: skip
+    two.outputs = plain.outputs + retina.outputs
+    text.outputs = [nbformat.v4.new_output("stream", name="stdout", text="no figure")]
+    notebook.cells = [plain, retina, two, text]
+    assert booktools.size_figures(notebook)
+    assert plain.metadata["mystnb"]["image"]["width"] == "1200px"
+    assert retina.metadata["mystnb"]["image"]["width"] == "600px"  # its CSS size, not its pixels
+    assert "mystnb" not in two.metadata and "mystnb" not in text.metadata
+    assert not booktools.size_figures(notebook)  # nothing left to change
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_figures_carry_their_size(path):
+    """So the site links each figure to its file (a tap on a phone opens it full size):
+    `python -m cnnbook.booktools sync` after executing a chapter."""
+    notebook = read(path)
+    assert not booktools.size_figures(notebook), f"{path.name}: run `python -m cnnbook.booktools sync`"
+
+
 @pytest.mark.parametrize(
     "caption, alt",
     [("Inception module 3a, drawn from the model's table. The 1x1 convolutions (orange) shrink it.",

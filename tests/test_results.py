@@ -156,3 +156,29 @@ def test_chapter_times_add_up_the_cpu_runs_of_each_chapter():
     assert frame.loc["02_lenet", "budget"] == "45 min" and frame.loc["09_resnet", "budget"] == "90 min"
     assert frame.loc["09_resnet", "minutes on a CPU"] == ""  # no CPU run: nothing to add up
     assert frame.loc["09_resnet", "last run"] == "2026-12-01"
+
+
+def test_cpu_speeds_has_a_row_per_speed_benchmark_with_its_cpu_and_precision(tmp_path):
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    common = {"benchmark": "cpu_training", "backend": "tensorflow", "date": "2026-12-07T00:00:00+00:00"}
+    (folder / "cpu-training-amd-epyc.json").write_text(json.dumps({
+        **common, "hardware": "AMD EPYC (2 cores)", "precision": "float32", "cpu_bf16_flags": [],
+        "networks": {"resnet20": {"keras_images_per_second": 201.4, "reference_images_per_second": 1234.4}}}))
+    (folder / "cpu-training-intel-xeon-processor.json").write_text(json.dumps({
+        **common, "hardware": "Intel(R) Xeon(R) Processor (2 cores)", "precision": "mixed_bfloat16",
+        "cpu_bf16_flags": ["amx_bf16", "avx512_bf16"],
+        "networks": {"resnet20": {"keras_images_per_second": 944.3}, "speednet": {"keras_images_per_second": 744.3}}}))
+    (folder / "augmentation-tensorflow-cpu.json").write_text("{}")  # another benchmark: not a row
+    frame = results.cpu_speeds(tmp_path)
+    assert list(frame.index) == ["amd-epyc", "intel-xeon-processor"]
+    epyc, xeon = frame.loc["amd-epyc"], frame.loc["intel-xeon-processor"]
+    assert epyc["native bfloat16"] == "none" and epyc["book's path"] == "tensorflow, float32"
+    assert epyc["ResNet-20 img/s"] == "201" and epyc["(PyTorch reference)"] == "1,234" and epyc["wide net img/s"] == ""
+    assert xeon["CPU"] == "Intel Xeon, 2 cores" and xeon["native bfloat16"] == "amx_bf16, avx512_bf16"
+    assert xeon["wide net img/s"] == "744" and len(frame.columns) <= 7, "the table must fit the page"
+
+
+def test_cpu_speeds_show_every_committed_speed_benchmark():
+    committed = sorted(p.stem.removeprefix("cpu-training-") for p in (ROOT_RESULTS / "benchmarks").glob("cpu-training-*.json"))
+    assert committed and list(results.cpu_speeds().index) == committed

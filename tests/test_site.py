@@ -172,6 +172,19 @@ def test_figures_are_not_shrunk_past_legibility_on_a_desktop(desktop, path):
         assert shown >= natural * 0.65 - 1, f"{path}: {name} is {natural} px wide, shown at {shown:.0f}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_a_figure_shrunk_to_a_phone_opens_at_full_size_when_tapped(phone, path):
+    """At 400 px a wide figure is shown at a third of its size; it is a link to its own image file
+    (`booktools.size_figures`), which the phone shows full size, to zoom."""
+    images = phone.open(path).evaluate("""() => [...document.querySelectorAll('article .cell_output img')].map(
+        i => [i.currentSrc.split('/').pop(), parseFloat(i.style.width) || i.naturalWidth, i.getBoundingClientRect().width,
+              (i.closest('a') || {}).href || ''])""")
+    assert images, f"{path} shows no figure"
+    for name, natural, shown, link in images:
+        if shown < natural - 1:
+            assert link.split("/").pop() == name, f"{path}: {name} is shrunk to {shown:.0f} px and not linked to its file"
+
+
 def test_a_chapter_has_numbered_figures(desktop):
     numbers = desktop.open("notebooks/02_lenet.html").evaluate(
         "() => [...document.querySelectorAll('article figure .caption-number')].map(e => e.textContent.trim())")
