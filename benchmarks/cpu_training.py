@@ -199,8 +199,8 @@ def main():
             low, high = row["images_per_second_range"]
             print(f"  {name:30s} {row['images_per_second']:>8,.0f} images/s  (range {low:,.0f}-{high:,.0f}; "
                   f"first epoch {row['first_epoch_seconds']:.1f} s)")  # fmt: skip
-    cpu = cnnbook.system.cpu_slug(env["hardware"]) or platform.machine()
-    suffix = "" if env["backend"] == "tensorflow" else f"-{env['backend']}"
+    cpu = cnnbook.system.cpu_slug(env["hardware"], flags) if env["hardware"] else platform.machine()
+    suffix = ("" if env["backend"] == "tensorflow" else f"-{env['backend']}") + ("-levers" if args.levers else "")
     root = cnnbook.system.project_root() or Path(".")
     out = args.out or f"{root}/results/benchmarks/cpu-training-{cpu}{suffix}.json"
     write_json_atomic(out, report)

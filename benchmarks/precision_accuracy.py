@@ -75,7 +75,7 @@ def main():
         "runs": rows,
         **{k: env[k] for k in ("device", "hardware", "backend", "backend_version", "keras_version", "git_commit", "date")},
     }
-    cpu = cnnbook.system.cpu_slug(env["hardware"])
+    cpu = cnnbook.system.cpu_slug(env["hardware"], cnnbook.system.cpu_flags())
     root = cnnbook.system.project_root() or "."
     out = f"{root}/results/benchmarks/precision-accuracy-{cpu}.json"
     write_json_atomic(out, report)

@@ -32,7 +32,7 @@ def main():
     out = speedrun.train(recipe, split.x_train, split.y_train, split.x_val, split.y_val, seed=args.seed,
                          eval_every_epoch=True, log=lambda line: print(line, flush=True))  # fmt: skip
     out.pop("model")
-    cpu = system.cpu_slug(env["hardware"])
+    cpu = system.cpu_slug(env["hardware"], system.cpu_flags())
     path = ROOT / "results" / "benchmarks" / f"speedrun-validation-{cpu}-{args.epochs:g}-seed{args.seed}.json"
     record = {**out, "recipe": recipe.to_dict(), "env": env, "split": split.sizes()}
     path.write_text(json.dumps(record, indent=1) + "\n")

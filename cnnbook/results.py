@@ -230,19 +230,24 @@ def cpu_speeds(directory=None):
     """The training speed of the book's path on each CPU measured so far: one row per record of
     ``benchmarks/cpu_training.py`` in ``<directory>/benchmarks/`` (default: the full-profile
     results), with the CPU, its native bfloat16 instructions (none: the book trains in float32
-    there), the backend and precision of the book's path, and training images per second of the registered ResNet-20
-    and of the wide speedrun network, the Keras path's and the hand-written PyTorch reference's."""
+    there), the backend and precision of the book's path, and the training images per second of
+    the registered ResNet-20 and of the wide speedrun network, the Keras path's and the
+    hand-written PyTorch reference's (whole numbers, blank where not measured). A ``--levers``
+    record (``*-levers.json``) is a study of the settings and stays out: its default row repeats
+    the plain record of its CPU."""
     import pandas as pd
 
     root = Path(directory or results_dir("full")) / "benchmarks"
     rows = {}
     for path in sorted(root.glob("cpu-training-*.json"), key=lambda p: p.stem):
+        if path.stem.endswith("-levers"):
+            continue
         bench = json.loads(path.read_text())
         networks = bench["networks"]
 
         def speed(network, key):
             value = networks.get(network, {}).get(key)
-            return f"{value:,.0f}" if value is not None else ""
+            return round(value) if value is not None else None
 
         rows[path.stem.removeprefix("cpu-training-")] = {
             "CPU": hardware_name(bench["hardware"]),
@@ -254,6 +259,8 @@ def cpu_speeds(directory=None):
             "(reference)": speed("speednet", "reference_images_per_second"),
         }  # fmt: skip
     frame = pd.DataFrame.from_dict(rows, orient="index")
+    speeds = [c for c in frame.columns if "img/s" in c or "reference" in c]
+    frame[speeds] = frame[speeds].astype("Int64")
     frame.index.name = "benchmark"
     return frame
 

@@ -77,17 +77,30 @@ def cpu_name():
 # (dot products, Cooper Lake and later Xeons, Zen 4) and AMX-BF16 (tile matrix multiplies,
 # Sapphire Rapids and later). Without them oneDNN emulates bfloat16 and is slower than float32.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# The flags with which bfloat16 training is also faster than float32, so that "auto" picks it.
+# benchmarks/cpu_training.py, ResNet-20 on 2-core Xeons: with AMX, mixed_bfloat16 trained about
+# 1.6x faster than float32 on TensorFlow and on PyTorch; on a Xeon with AVX512-BF16 but no AMX,
+# float32 was faster on both (TensorFlow 473 against 411 images/s, the PyTorch reference 536
+# against 446; results/benchmarks/cpu-training-intel-xeon-processor-avx512-bf16-levers.json).
+# AMD's Zen 4 (AVX512-BF16 only) is not measured yet; precision="mixed_bfloat16" forces it.
+FAST_BF16_CPU_FLAGS = ("amx_bf16",)
 # Backends whose CPU training gets faster in mixed_bfloat16 where the CPU has those flags
-# (benchmarks/cpu_training.py: ResNet-20 on a 2-core Xeon with AMX trained about 1.6x faster
-# than in float32 on TensorFlow and on PyTorch; benchmarks/precision_accuracy.py: the same
-# accuracy). XLA on the CPU (JAX) does not use oneDNN's kernels.
+# (benchmarks/precision_accuracy.py: the same accuracy). XLA on the CPU (JAX) does not use
+# oneDNN's kernels.
 BF16_CPU_BACKENDS = ("tensorflow", "torch")
 
 
-def cpu_slug(hardware):
+def cpu_slug(hardware, flags=None):
     """The machine's name as benchmark records are named by it:
-    ``"Intel(R) Xeon(R) Processor (2 cores)"`` -> ``"intel-xeon-processor"``."""
-    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", hardware.split(" (")[0].lower())).strip("-")
+    ``"Intel(R) Xeon(R) Processor (2 cores)"`` -> ``"intel-xeon-processor"``. With the CPU's
+    ``flags``, also its native bfloat16 (``-amx``, ``-avx512-bf16`` or ``-no-bf16``): one name
+    covers Xeons with and without AMX, and EPYCs with and without AVX-512, whose speeds differ
+    several times (results/benchmarks/cpu-training-*.json)."""
+    name = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", hardware.split(" (")[0].lower())).strip("-")
+    if flags is None:
+        return name
+    kind = "amx" if "amx_bf16" in flags else "avx512-bf16" if "avx512_bf16" in flags else "no-bf16"
+    return f"{name}-{kind}"
 
 
 def cpu_flags():
@@ -105,9 +118,10 @@ def choose_precision(precision, device, *, backend_name=None, flags=None):
     """Resolve ``"auto"`` to the fastest precision that trains as well as float32.
 
     On a GPU: bfloat16 mixed precision from compute capability 8.0 (Ampere) on, float16 with
-    loss scaling on 7.x, float32 before. On a CPU: ``mixed_bfloat16`` where the processor has
-    native bfloat16 arithmetic (``BF16_CPU_FLAGS``) and the backend uses it
-    (``BF16_CPU_BACKENDS``), else float32. Other values are returned as given.
+    loss scaling on 7.x, float32 before. On a CPU: ``mixed_bfloat16`` where the processor's
+    bfloat16 arithmetic is measured faster than float32 (AMX, ``FAST_BF16_CPU_FLAGS``; not
+    AVX512-BF16 alone) and the backend uses it (``BF16_CPU_BACKENDS``), else float32. Other
+    values are returned as given.
 
     Args:
         precision: ``"auto"`` or one of the Keras dtype policies in `PRECISIONS`.
@@ -132,6 +146,8 @@ def precision_and_reason(precision, device, *, backend_name=None, flags=None):
     native = [flag for flag in BF16_CPU_FLAGS if flag in flags]
     if not native:
         return "float32", "auto: the CPU has no native bfloat16 (amx_bf16 or avx512_bf16)"
+    if not any(flag in flags for flag in FAST_BF16_CPU_FLAGS):
+        return "float32", f"auto: the CPU has {native[0]} but no amx_bf16, and trains faster in float32"
     if backend_name not in BF16_CPU_BACKENDS:
         return "float32", f"auto: the CPU has {native[0]}, but {backend_name} trains faster in float32 on a CPU"
     return "mixed_bfloat16", f"auto: the CPU has {native[0]}"

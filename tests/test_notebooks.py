@@ -313,7 +313,7 @@ def test_tables_group_the_digits_of_their_integer_columns_and_leave_the_rest_as_
     assert booktools.table_html(small, notebook=True) == small._repr_html_()  # only digits change
 
 
-def test_a_notebook_shows_tables_with_thousands_separators_after_setup(monkeypatch):
+def test_a_notebook_shows_tables_with_thousands_separators_once_readable_tables_applies():
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
 

@@ -1,8 +1,9 @@
 import json
 
+import pandas as pd
 import pytest
 
-from cnnbook import results
+from cnnbook import booktools, results
 from cnnbook.results import Record
 
 
@@ -162,23 +163,29 @@ def test_cpu_speeds_has_a_row_per_speed_benchmark_with_its_cpu_and_precision(tmp
     folder = tmp_path / "benchmarks"
     folder.mkdir()
     common = {"benchmark": "cpu_training", "backend": "tensorflow", "date": "2026-12-07T00:00:00+00:00"}
-    (folder / "cpu-training-amd-epyc.json").write_text(json.dumps({
+    (folder / "cpu-training-amd-epyc-no-bf16.json").write_text(json.dumps({
         **common, "hardware": "AMD EPYC (2 cores)", "precision": "float32", "cpu_bf16_flags": [],
         "networks": {"resnet20": {"keras_images_per_second": 201.4, "reference_images_per_second": 1234.4}}}))
-    (folder / "cpu-training-intel-xeon-processor.json").write_text(json.dumps({
+    xeon_record = {
         **common, "hardware": "Intel(R) Xeon(R) Processor (2 cores)", "precision": "mixed_bfloat16",
         "cpu_bf16_flags": ["amx_bf16", "avx512_bf16"],
-        "networks": {"resnet20": {"keras_images_per_second": 944.3}, "speednet": {"keras_images_per_second": 744.3}}}))
+        "networks": {"resnet20": {"keras_images_per_second": 944.3}, "speednet": {"keras_images_per_second": 744.3}}}
+    (folder / "cpu-training-intel-xeon-processor-amx.json").write_text(json.dumps(xeon_record))
+    (folder / "cpu-training-intel-xeon-processor-amx-levers.json").write_text(json.dumps(xeon_record))  # a study: not a row
     (folder / "augmentation-tensorflow-cpu.json").write_text("{}")  # another benchmark: not a row
     frame = results.cpu_speeds(tmp_path)
-    assert list(frame.index) == ["amd-epyc", "intel-xeon-processor"]
-    epyc, xeon = frame.loc["amd-epyc"], frame.loc["intel-xeon-processor"]
+    assert list(frame.index) == ["amd-epyc-no-bf16", "intel-xeon-processor-amx"]
+    epyc, xeon = frame.loc["amd-epyc-no-bf16"], frame.loc["intel-xeon-processor-amx"]
     assert epyc["native bfloat16"] == "none" and epyc["book's path"] == "tensorflow, float32"
-    assert epyc["ResNet-20 img/s"] == "201" and epyc["(PyTorch reference)"] == "1,234" and epyc["wide net img/s"] == ""
+    assert epyc["ResNet-20 img/s"] == 201 and epyc["(PyTorch reference)"] == 1234 and pd.isna(epyc["wide net img/s"])
     assert xeon["CPU"] == "Intel Xeon, 2 cores" and xeon["native bfloat16"] == "amx_bf16, avx512_bf16"
-    assert xeon["wide net img/s"] == "744" and len(frame.columns) <= 7, "the table must fit the page"
+    assert xeon["wide net img/s"] == 744 and len(frame.columns) <= 7, "the table must fit the page"
+    # numbers, shown with separators and a blank where nothing was measured
+    html = booktools.table_html(frame)
+    assert "<td>1,234</td>" in html and "<td></td>" in html and "NA" not in html
 
 
 def test_cpu_speeds_show_every_committed_speed_benchmark():
-    committed = sorted(p.stem.removeprefix("cpu-training-") for p in (ROOT_RESULTS / "benchmarks").glob("cpu-training-*.json"))
+    committed = sorted(p.stem.removeprefix("cpu-training-") for p in (ROOT_RESULTS / "benchmarks").glob("cpu-training-*.json")
+                       if not p.stem.endswith("-levers"))
     assert committed and list(results.cpu_speeds().index) == committed

@@ -31,7 +31,9 @@ def test_auto_precision_follows_the_hardware(device, expected):
 @pytest.mark.parametrize(
     "flags, backend_name, expected",
     [({"avx2", "avx512f", "amx_bf16", "avx512_bf16"}, "tensorflow", "mixed_bfloat16"),  # Sapphire Rapids
-     ({"avx2", "avx512f", "avx512_bf16"}, "torch", "mixed_bfloat16"),  # Zen 4, Cooper Lake
+     ({"avx2", "avx512f", "amx_bf16", "avx512_bf16"}, "torch", "mixed_bfloat16"),
+     ({"avx2", "avx512f", "avx512_bf16"}, "tensorflow", "float32"),  # a Xeon without AMX: bf16 measured slower
+     ({"avx2", "avx512f", "avx512_bf16"}, "torch", "float32"),
      ({"avx2", "avx512f", "avx512_vnni"}, "tensorflow", "float32"),  # Cascade Lake: emulated bf16 is slower
      ({"avx2", "fma"}, "torch", "float32"),  # AMD EPYC before Zen 4
      ({"amx_bf16", "avx512_bf16"}, "jax", "float32")],  # XLA on the CPU does not use oneDNN
@@ -41,7 +43,9 @@ def test_auto_precision_on_a_cpu_follows_its_flags_and_the_backend(flags, backen
     assert chosen == expected
     assert reason.startswith("auto: ")
     if expected == "mixed_bfloat16":
-        assert "bf16" in reason
+        assert "amx_bf16" in reason
+    if "avx512_bf16" in flags and "amx_bf16" not in flags:
+        assert "avx512_bf16" in reason, "the reason says why a CPU with bfloat16 trains in float32"
     assert system.choose_precision("float32", None, backend_name=backend_name, flags=flags) == "float32"
 
 
@@ -96,3 +100,8 @@ def test_cpu_slug_names_benchmark_records_by_the_processor():
 
     assert system.cpu_slug("Intel(R) Xeon(R) Processor (2 cores)") == "intel-xeon-processor"
     assert system.cpu_slug("AMD EPYC 7B13 (2 cores)") == "amd-epyc-7b13"
+    # the same name, three speeds: the record says which bfloat16 the CPU has
+    xeon = "Intel(R) Xeon(R) Processor (2 cores)"
+    assert system.cpu_slug(xeon, {"avx512f", "amx_bf16", "avx512_bf16"}) == "intel-xeon-processor-amx"
+    assert system.cpu_slug(xeon, {"avx512f", "avx512_bf16"}) == "intel-xeon-processor-avx512-bf16"
+    assert system.cpu_slug("AMD EPYC 7B13 (2 cores)", {"avx2"}) == "amd-epyc-7b13-no-bf16"
