@@ -35,16 +35,15 @@ GLUE_PREFIX = "application/papermill.record/"
 
 def table_html(frame, **options):
     """``frame.to_html(**options)`` with thousands separators in its integer columns (462,422,016
-    rather than 462422016) and missing values left blank (``na_rep=""``, rather than NaN or <NA>);
-    the frame itself keeps its numbers, so it still sorts and computes."""
+    rather than 462422016), a missing whole number (pandas' nullable ``Int64``) left blank rather
+    than <NA>; the frame itself keeps its numbers, so it still sorts and computes."""
     import pandas as pd
 
-    options = {"na_rep": "", **options}
     integers = [column for column, dtype in frame.dtypes.items() if pd.api.types.is_integer_dtype(dtype)]
     if integers:  # as text (pandas' formatters skip <NA> and na_rep does not reach it)
         frame = frame.copy()
         for column in integers:
-            frame[column] = [options["na_rep"] if pd.isna(v) else f"{v:,}" for v in frame[column]]
+            frame[column] = ["" if pd.isna(v) else f"{v:,}" for v in frame[column]]
     return frame.to_html(**options)
 
 
